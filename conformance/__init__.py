@@ -1,0 +1,1 @@
+"""Conformance checks: one module per tool, written against the Stack, never a target."""

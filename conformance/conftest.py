@@ -1,0 +1,1 @@
+"""Fixtures come from the `harness.plugin` pytest plugin; nothing else belongs here."""

@@ -1,0 +1,116 @@
+"""Dask: the cluster the scenario asked for, computing known answers on its workers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from harness.checks import expect, expect_equal
+from harness.errors import WaitTimeoutError
+from harness.wait import wait_until
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from distributed import Client
+
+    from harness.stack import Stack
+
+pytestmark = pytest.mark.dask
+# Packages whose versions must agree between client, scheduler and workers for pickling to work.
+MATCHING_PACKAGES = ("dask", "distributed", "cloudpickle", "msgpack", "toolz")
+
+
+@pytest.fixture(scope="module")
+def client(stack: Stack) -> Iterator[Client]:
+    """A client connected to the stack's scheduler."""
+    from distributed import Client
+
+    with Client(stack.tools["dask"].endpoints["scheduler"], timeout=30) as connected:
+        yield connected
+
+
+@pytest.fixture(scope="module")
+def expected_workers(stack: Stack) -> int:
+    """How many workers the scenario asked for."""
+    return int(stack.tools["dask"].expect["workers"])
+
+
+@pytest.mark.check("dask.connect")
+def test_client_connects(client: Client) -> None:
+    """A client connects and the scheduler answers with its identity."""
+    info = client.scheduler_info()
+    expect_equal("dask", "scheduler type", "Scheduler", info.get("type"))
+    expect("dask", client.status == "running", "client status 'running'", client.status)
+
+
+@pytest.mark.check("dask.worker-count")
+def test_worker_count(client: Client, expected_workers: int) -> None:
+    """The number of workers equals `worker_replicas`."""
+    def counted() -> int:
+        return len(client.scheduler_info(n_workers=-1)["workers"])
+
+    # On a timeout the comparison below reports the count that was reached.
+    with contextlib.suppress(WaitTimeoutError):
+        wait_until(lambda: counted() >= expected_workers, timeout_s=30, what="dask workers")
+    expect_equal("dask", "number of workers", expected_workers, counted())
+
+
+@pytest.mark.check("dask.worker-environment")
+def test_worker_environment(client: Client, stack: Stack) -> None:
+    """Every worker process sees the scenario's `worker_environment_variables`."""
+    wanted: dict[str, str] = stack.tools["dask"].expect.get("worker_environment", {})
+    expect("dask", wanted, "the scenario to set at least one worker environment variable")
+
+    def read_environment(names: list[str]) -> dict[str, str | None]:
+        return {name: os.environ.get(name) for name in names}
+
+    seen: dict[str, Any] = client.run(read_environment, sorted(wanted))
+    expect("dask", seen, "at least one worker to answer")
+    for worker, environment in sorted(seen.items()):
+        expect_equal("dask", f"environment of worker {worker}", wanted, environment)
+
+
+@pytest.mark.check("dask.array")
+def test_array_computation(client: Client) -> None:
+    """A chunked dask.array reduction returns the closed-form answer, computed on workers."""
+    import dask.array as da
+
+    n = 2_000_000
+    total = da.arange(n, chunks=100_000, dtype="int64").sum()
+    expect_equal("dask", "sum of 0..n-1", n * (n - 1) // 2, int(client.compute(total).result()))
+    ones = da.ones((1_000, 1_000), chunks=(250, 250))
+    expect_equal("dask", "sum of ones @ ones.T", 1_000 ** 3,
+                 float(client.compute((ones @ ones.T).sum()).result()))
+    processing = client.run(lambda dask_worker: dask_worker.state.executed_count)
+    expect("dask", sum(processing.values()) > 0, "tasks executed on workers", processing)
+
+
+@pytest.mark.check("dask.dataframe")
+def test_dataframe_computation(client: Client) -> None:
+    """A dask.dataframe group-by over several partitions returns the known aggregates."""
+    import dask.dataframe as dd
+    import pandas as pd
+
+    frame = pd.DataFrame({"key": [i % 4 for i in range(10_000)], "value": range(10_000)})
+    result = client.compute(dd.from_pandas(frame, npartitions=8).groupby("key")["value"].sum())
+    expected = frame.groupby("key")["value"].sum()
+    expect_equal("dask", "group sums", expected.to_dict(), result.result().sort_index().to_dict())
+
+
+@pytest.mark.check("dask.versions")
+def test_versions_match(client: Client, record_version: Callable[[str, str, str], None]) -> None:
+    """Client, scheduler and workers run matching package versions; all are recorded."""
+    versions = client.get_versions(check=False)
+    sides: dict[str, dict[str, Any]] = {"client": versions["client"]["packages"],
+                                        "scheduler": versions["scheduler"]["packages"]}
+    for address, info in versions["workers"].items():
+        sides[f"worker {address}"] = info["packages"]
+    record_version("dask", "client", str(sides["client"]["distributed"]))
+    record_version("dask", "scheduler", str(sides["scheduler"]["distributed"]))
+    for package in MATCHING_PACKAGES:
+        seen = {side: str(packages.get(package)) for side, packages in sides.items()}
+        expect("dask", len(set(seen.values())) == 1, f"one version of {package} everywhere", seen)

@@ -1,0 +1,5 @@
+"""Conformance harness for the MLOps reference architecture."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,209 @@
+"""The `mlops-conformance` command: run | check | render | scenarios | report | down."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from harness import __version__, config
+from harness.console import RunConsole
+from harness.errors import ExitCode, HarnessError
+
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=_CONTEXT)
+@click.version_option(__version__, prog_name="mlops-conformance")
+def cli() -> None:
+    """Provision the MLOps reference architecture per scenario, check every tool, report."""
+
+
+def _selection(markers: str | None, keyword: str | None) -> list[str]:
+    args = []
+    if markers:
+        args += ["-m", markers]
+    if keyword:
+        args += ["-k", keyword]
+    return args
+
+
+_reports_option = click.option(
+    "--reports-dir", type=click.Path(file_okay=False, path_type=Path),
+    default=config.DEFAULT_REPORTS_DIR, envvar=config.ENV_REPORTS_DIR, show_default=True,
+    help=f"Where run directories go (env {config.ENV_REPORTS_DIR}).")
+_markers_option = click.option(
+    "-m", "markers", metavar="EXPR", help="Select checks by marker, e.g. `mlflow or dask`.")
+_keyword_option = click.option("-k", "keyword", metavar="EXPR", help="Select checks by name.")
+_reruns_option = click.option(
+    "--reruns", type=click.IntRange(0, 5), default=config.DEFAULT_RERUNS, envvar=config.ENV_RERUNS,
+    show_default=True, help="Retries of a failed check; a pass on retry is `flaky`.")
+
+
+@cli.command()
+@click.option("--scenario", "scenario_name", default=config.DEFAULT_SCENARIO,
+              envvar=config.ENV_SCENARIO, show_default=True,
+              help=f"Scenario name in scenarios/ or a YAML file (env {config.ENV_SCENARIO}).")
+@click.option("--target", "target_url", default=config.DEFAULT_TARGET, envvar=config.ENV_TARGET,
+              show_default=True, help=f"Where to provision (env {config.ENV_TARGET}).")
+@_reports_option
+@click.option("--keep", is_flag=True, help="Leave the stack running; print how to stop it.")
+@_markers_option
+@_keyword_option
+@_reruns_option
+@click.option("--run-id", help="Name of the run directory (default: time, scenario, random).")
+def run(
+    scenario_name: str, target_url: str, reports_dir: Path, keep: bool,
+        markers: str | None, keyword: str | None, reruns: int, run_id: str | None) -> None:
+    """Provision a scenario, run the checks against it, tear it down, write the report."""
+    from harness.report.model import Report  # noqa: PLC0415 - keep `--help` fast
+    from harness.report.render import write_all  # noqa: PLC0415
+    from harness.run import RunOptions, new_run_id, run_scenario  # noqa: PLC0415
+    from harness.scenario import load_scenario  # noqa: PLC0415
+    from harness.targets import parse_target_url  # noqa: PLC0415
+
+    scenario = load_scenario(scenario_name)
+    parse_target_url(target_url)
+    run_id = run_id or new_run_id(scenario.name)
+    run_dir = reports_dir / run_id
+    console = RunConsole()
+    options = RunOptions(target_url=target_url, reports_dir=reports_dir, keep=keep,
+                         reruns=reruns, pytest_args=_selection(markers, keyword))
+    result = run_scenario(scenario, options, run_dir, console)
+    report = Report(run_id=run_id, harness_version=__version__, runs=[result])
+    console.phase("report", str(run_dir))
+    paths = write_all(report, run_dir)
+    _summarise(console, report, paths)
+    if keep and result.exit_code != ExitCode.INFRASTRUCTURE:
+        _print_kept(run_dir)
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.option("--stack", "stack_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="stack.json describing a running deployment.")
+@_reports_option
+@_markers_option
+@_keyword_option
+@_reruns_option
+def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str | None,
+          reruns: int) -> None:
+    """Run the checks against an already running deployment: no provisioning, no teardown."""
+    from harness.checks_runner import pytest_argv, run_checks  # noqa: PLC0415
+    from harness.report.model import Report, ScenarioRun, checks_from_results, exit_code_for  # noqa: PLC0415
+    from harness.report.render import write_all  # noqa: PLC0415
+    from harness.run import new_run_id  # noqa: PLC0415
+    from harness.stack import Stack  # noqa: PLC0415
+
+    stack = Stack.load(stack_file)
+    run_id = new_run_id(f"{stack.scenario}-check")
+    run_dir = reports_dir / run_id
+    (run_dir / "logs").mkdir(parents=True)
+    console = RunConsole()
+    console.phase("checks", f"against {stack_file}")
+    outcome = run_checks(
+        pytest_argv(stack_file.resolve(), (run_dir / "results.json").resolve(), reruns,
+                    _selection(markers, keyword)),
+        run_dir / "logs" / "checks.log", console)
+    result = ScenarioRun(scenario=stack.scenario, target=stack.target)
+    result.checks = checks_from_results(outcome.results, diagnostics="logs/checks.log")
+    result.infrastructure_errors = [outcome.infrastructure_error] if outcome.infrastructure_error \
+        else []
+    for name, tool in stack.tools.items():
+        result.versions[name] = dict(tool.versions)
+    for tool, components in outcome.results.get("versions", {}).items():
+        result.versions.setdefault(tool, {}).update(components)
+    result.exit_code = exit_code_for(result.checks, result.infrastructure_errors)
+    report = Report(run_id=run_id, harness_version=__version__, runs=[result])
+    paths = write_all(report, run_dir)
+    _summarise(console, report, paths)
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+def scenarios() -> None:
+    """List the scenarios with their descriptions."""
+    from harness.scenario import load_scenario, scenario_names  # noqa: PLC0415
+
+    for name in scenario_names():
+        description = load_scenario(name).description.strip().splitlines()[0]
+        click.echo(f"{name:<20} {description}")
+
+
+@cli.command()
+@click.argument("reports", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the merged report.json, junit.xml, report.md, report.html.")
+def report(reports: tuple[Path, ...], out_dir: Path) -> None:
+    """Re-render one saved report.json, or merge several into one matrix."""
+    from harness.report.model import Report  # noqa: PLC0415
+    from harness.report.render import write_all  # noqa: PLC0415
+
+    loaded = [Report.load(path) for path in reports]
+    merged = Report(run_id=out_dir.name, harness_version=__version__,
+                    runs=[run for item in loaded for run in item.runs])
+    for path in write_all(merged, out_dir):
+        click.echo(str(path))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def down(run_dir: Path) -> None:
+    """Stop a stack that `run --keep` left running."""
+    from harness.supervisor import stop_recorded  # noqa: PLC0415
+
+    stopped = stop_recorded(run_dir / "pids.json")
+    secrets = run_dir / "secrets"
+    if secrets.is_dir():
+        for path in secrets.iterdir():
+            path.unlink()
+        secrets.rmdir()
+    click.echo(f"stopped {len(stopped)} processes: {', '.join(stopped) or 'none were running'}")
+
+
+def _summarise(console: RunConsole, report: object, paths: list[Path]) -> None:
+    from harness.report.model import Report  # noqa: PLC0415
+
+    assert isinstance(report, Report)
+    for run in report.runs:
+        counts = ", ".join(f"{n} {s}" for s, n in run.counts().items() if n) or "no checks ran"
+        console.out.print(f"[bold]{run.scenario}[/] on {run.target}: {counts}")
+        for error in run.infrastructure_errors:
+            console.error(error)
+    for path in paths:
+        click.echo(str(path))
+
+
+def _print_kept(run_dir: Path) -> None:
+    import json  # noqa: PLC0415
+
+    stack = json.loads((run_dir / "stack.json").read_text(encoding="utf-8"))
+    click.echo("The stack is still running:")
+    for name, tool in stack["tools"].items():
+        for endpoint, url in tool["endpoints"].items():
+            click.echo(f"  {name} {endpoint}: {url}")
+    click.echo(f"Check it again: mlops-conformance check --stack {run_dir / 'stack.json'}")
+    click.echo(f"Stop it:        mlops-conformance down {run_dir}")
+
+
+def main() -> None:
+    """Entry point: one-line errors and the documented exit codes."""
+    try:
+        cli.main(standalone_mode=False)
+    except HarnessError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(int(exc.exit_code))
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.BAD_INPUT)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(ExitCode.INFRASTRUCTURE)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        sys.exit(ExitCode.INFRASTRUCTURE)

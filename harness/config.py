@@ -1,0 +1,18 @@
+"""One constant per setting: its environment variable and default; the CLI flag wins over both."""
+
+from __future__ import annotations
+
+ENV_TARGET = "HARNESS_TARGET"
+DEFAULT_TARGET = "local://"
+
+ENV_SCENARIO = "HARNESS_SCENARIO"
+DEFAULT_SCENARIO = "defaults"
+
+ENV_REPORTS_DIR = "HARNESS_REPORTS_DIR"
+DEFAULT_REPORTS_DIR = "reports"
+
+ENV_RERUNS = "HARNESS_RERUNS"
+DEFAULT_RERUNS = 1  # one retry; a check that passes on it is reported `flaky`
+
+ENV_CHECKS_TIMEOUT_S = "HARNESS_CHECKS_TIMEOUT_S"
+DEFAULT_CHECKS_TIMEOUT_S = 1800.0

@@ -1,0 +1,98 @@
+"""What every launcher is: process specs to start in order, and a Stack entry once they run."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from harness.scenario import Scenario
+    from harness.stack import ToolEntry
+
+from harness.secrets import SecretStore
+
+
+@dataclass(frozen=True)
+class PythonEnv:
+    """The Python environment a server runs from (default: the harness's own)."""
+
+    python: Path = field(default_factory=lambda: Path(sys.executable))
+
+    def module(self, name: str, *args: str) -> list[str]:
+        """Argv that runs `python -m name args...` in this environment."""
+        return [str(self.python), "-m", name, *args]
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """One server process: how to start it and how to know it is ready."""
+
+    name: str
+    argv: list[str]
+    health_url: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float = 60.0
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    """What a launcher is given: its scenario, a private state directory, a Python env."""
+
+    scenario: Scenario
+    state_dir: Path
+    python: PythonEnv = field(default_factory=PythonEnv)
+    default_timeout_s: float = 90.0
+    secrets: SecretStore = field(default_factory=SecretStore)
+
+    def timeout_s(self, component: str) -> float:
+        """Readiness timeout for `component`, from the scenario's `local.ready_timeout_s`."""
+        return self.scenario.local.ready_timeout_s.get(component, self.default_timeout_s)
+
+
+Stage = ProcessSpec | Sequence[ProcessSpec]
+
+
+class Launcher(ABC):
+    """Starts one tool. Knows that tool only, and nothing of targets."""
+
+    NAME: ClassVar[str]
+    # Launchers whose servers must be ready before this one starts (e.g. "postgres").
+    REQUIRES: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, context: LaunchContext) -> None:
+        self.context = context
+        self.context.state_dir.mkdir(parents=True, exist_ok=True)
+
+    def bind(self, required: Mapping[str, Launcher]) -> None:  # noqa: B027 - optional hook
+        """Called before anything starts with the launchers named in REQUIRES, so this one can
+        ask them for what it needs (a database, a user) and read their endpoints later.
+        """
+
+    @abstractmethod
+    def processes(self) -> Iterator[Stage]:
+        """Yield what to start, in order: a spec, or a list of specs started side by side.
+        Each stage is ready before the next is asked for.
+        """
+
+    @abstractmethod
+    def entry(self) -> ToolEntry:
+        """The tool's Stack entry: endpoints, credential references, what the scenario expects."""
+
+    def versions(self, entry: ToolEntry) -> dict[str, str]:
+        """Ask the running servers for their versions; `{component: version}`."""
+        return {}

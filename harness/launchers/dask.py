@@ -1,0 +1,85 @@
+"""Dask: a scheduler and `worker_replicas` workers, each with the scenario's environment."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
+from harness.settings import DaskSettings
+from harness.stack import ToolEntry
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from harness.launchers.base import LaunchContext
+
+
+class DaskLauncher(Launcher):
+    """`dask scheduler` plus one `dask worker` process per replica, as the chart deploys them."""
+
+    NAME = "dask"
+
+    def __init__(self, context: LaunchContext) -> None:
+        super().__init__(context)
+        self.settings = DaskSettings.from_scenario(context.scenario)
+        self.worker_name = str(context.scenario.var("worker_name") or "worker")
+        self.scheduler_port = free_port()
+        self.dashboard_port = free_port()
+
+    @property
+    def scheduler_address(self) -> str:
+        """The scheduler's TCP address."""
+        return f"tcp://127.0.0.1:{self.scheduler_port}"
+
+    def processes(self) -> Iterator[Stage]:
+        """Yield the scheduler, then all workers side by side."""
+        yield ProcessSpec(
+            name="dask-scheduler",
+            argv=self.context.python.module(
+                "distributed.cli.dask_scheduler",
+                "--host", "127.0.0.1", "--port", str(self.scheduler_port),
+                "--dashboard-address", f"127.0.0.1:{self.dashboard_port}",
+            ),
+            health_url=f"http://127.0.0.1:{self.dashboard_port}/health",
+            timeout_s=self.context.timeout_s("dask-scheduler"),
+        )
+        yield [self._worker(index) for index in range(self.settings.worker_replicas)]
+
+    def _worker(self, index: int) -> ProcessSpec:
+        name = f"{self.worker_name}-{index}"
+        port = free_port()
+        return ProcessSpec(
+            name=f"dask-{name}",
+            argv=self.context.python.module(
+                "distributed.cli.dask_worker", self.scheduler_address,
+                "--name", name, "--host", "127.0.0.1", "--nthreads", "1",
+                "--dashboard-address", f"127.0.0.1:{port}",
+                "--local-directory", str(self.context.state_dir / name),
+            ),
+            env=self.settings.environment,
+            health_url=f"http://127.0.0.1:{port}/health",
+            timeout_s=self.context.timeout_s("dask-worker"),
+        )
+
+    def entry(self) -> ToolEntry:
+        """Scheduler and dashboard addresses; the worker count and environment asked for."""
+        return ToolEntry(
+            endpoints={
+                "scheduler": self.scheduler_address,
+                "dashboard": f"http://127.0.0.1:{self.dashboard_port}",
+            },
+            expect={
+                "workers": self.settings.worker_replicas,
+                "worker_environment": self.settings.environment,
+            },
+        )
+
+    def versions(self, entry: ToolEntry) -> dict[str, str]:
+        """Versions of `distributed` that the scheduler and each worker report."""
+        from distributed import Client  # noqa: PLC0415 - heavy, only when Dask runs
+
+        with Client(entry.endpoints["scheduler"], timeout=15) as client:  # type: ignore[no-untyped-call]
+            reported = client.get_versions(check=False)
+        workers = {info["packages"]["distributed"] for info in reported["workers"].values()}
+        return {"scheduler": reported["scheduler"]["packages"]["distributed"],
+                "workers": ", ".join(sorted(workers))}

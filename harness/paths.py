@@ -1,0 +1,24 @@
+"""Where the project's data directories are: a checkout's, or the copies in the package."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+_CHECKOUT = _PACKAGE.parent
+
+
+def project_dir(name: str) -> Path:
+    """Return the directory `name` (`scenarios`, `terraform`, `conformance`).
+
+    `HARNESS_<NAME>_DIR` wins; then the source checkout the package runs from; then the copy
+    that the wheel carries inside the package (`harness/_data/<name>`).
+    """
+    override = os.environ.get(f"HARNESS_{name.upper()}_DIR")
+    if override:
+        return Path(override).expanduser().resolve()
+    for candidate in (_CHECKOUT / name, _PACKAGE / "_data" / name):
+        if candidate.is_dir():
+            return candidate
+    return _CHECKOUT / name

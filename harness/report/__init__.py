@@ -1,0 +1,1 @@
+"""Reports: `report.json` is the source of truth; JUnit, Markdown and HTML are rendered from it."""

@@ -1,0 +1,112 @@
+"""The report's data model (`report.json`, schema-versioned), and how results become one."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.errors import BadInputError
+
+SCHEMA_VERSION: Literal[1] = 1
+Status = Literal["pass", "fail", "error", "skip", "flaky"]
+STATUSES: tuple[Status, ...] = ("pass", "flaky", "fail", "error", "skip")
+
+
+class CheckResult(BaseModel):
+    """One check in one scenario run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    tool: str
+    status: Status
+    duration_s: float = 0.0
+    message: str = ""
+    attempts: int = 1
+    diagnostics: str | None = None
+
+
+class ScenarioRun(BaseModel):
+    """One scenario provisioned on one target, and what its checks found."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str
+    description: str = ""
+    target: str
+    version_set: str = "default"
+    versions: dict[str, dict[str, str]] = Field(default_factory=dict)
+    phases_s: dict[str, float] = Field(default_factory=dict)
+    ready_s: dict[str, float] = Field(default_factory=dict)
+    peak_rss_mb: float | None = None
+    checks: list[CheckResult] = Field(default_factory=list)
+    findings: list[str] = Field(default_factory=list)
+    infrastructure_errors: list[str] = Field(default_factory=list)
+    exit_code: int = 0
+
+    def counts(self) -> dict[str, int]:
+        """Number of checks per status."""
+        return {status: sum(c.status == status for c in self.checks) for status in STATUSES}
+
+
+class Report(BaseModel):
+    """A whole run: one or more scenario runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    run_id: str
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    harness_version: str = ""
+    runs: list[ScenarioRun] = Field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """The worst exit code of the runs: infrastructure (3) over a failed check (1)."""
+        codes = [run.exit_code for run in self.runs] or [0]
+        return 3 if 3 in codes else max(codes)
+
+    def save(self, path: Path) -> None:
+        """Write `report.json`."""
+        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Report:
+        """Read a `report.json`.
+
+        Raises:
+            BadInputError: unreadable or not a report of this schema.
+
+        """
+        try:
+            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError, ValidationError) as exc:
+            raise BadInputError(f"{path}: not a readable report.json: {exc}") from exc
+
+
+def exit_code_for(checks: list[CheckResult], infrastructure_errors: list[str]) -> int:
+    """0 every applicable check passed; 1 a check failed; 3 an infrastructure error."""
+    if infrastructure_errors or any(c.status == "error" for c in checks):
+        return 3
+    if any(c.status == "fail" for c in checks):
+        return 1
+    return 0
+
+
+def checks_from_results(document: dict[str, Any], diagnostics: str | None) -> list[CheckResult]:
+    """Turn the plugin's results file into check results, sorted by id."""
+    checks = []
+    for raw in document.get("checks", []):
+        result = CheckResult(
+            id=raw["id"], tool=raw["tool"], status=raw["status"],
+            duration_s=raw.get("duration_s", 0.0), message=raw.get("message", ""),
+            attempts=max(1, raw.get("attempts", 1)),
+        )
+        if result.status in {"fail", "error"}:
+            result.diagnostics = diagnostics
+        checks.append(result)
+    return sorted(checks, key=lambda c: c.id)

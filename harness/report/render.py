@@ -1,0 +1,129 @@
+"""Render a Report as JUnit XML, a Markdown matrix and one self-contained HTML page.
+
+Never imports pytest or targets: a saved `report.json` can be re-rendered anywhere.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from importlib import resources
+from typing import TYPE_CHECKING
+
+import jinja2
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from harness.report.model import Report, ScenarioRun
+
+SYMBOLS = {"pass": "✅ pass", "flaky": "⚠️ flaky", "fail": "❌ fail", "error": "💥 error",
+           "skip": "⏭️ skip"}
+
+
+def column(run: ScenarioRun) -> str:
+    """The matrix column a run fills."""
+    return run.scenario if run.version_set == "default" else f"{run.scenario}@{run.version_set}"
+
+
+def matrix(report: Report) -> tuple[list[str], list[str], dict[tuple[str, str], str]]:
+    """Rows (check ids), columns, and the status in each cell."""
+    columns = [column(run) for run in report.runs]
+    rows = sorted({check.id for run in report.runs for check in run.checks})
+    cells: dict[tuple[str, str], str] = {
+        (check.id, column(run)): check.status for run in report.runs for check in run.checks}
+    return rows, columns, cells
+
+
+def to_junit(report: Report) -> str:
+    """One testsuite per scenario; `classname` is `scenario.tool`, `name` the check id."""
+    suites = ET.Element("testsuites", name=f"mlops-conformance {report.run_id}")
+    for run in report.runs:
+        counts = run.counts()
+        suite = ET.SubElement(
+            suites, "testsuite", name=column(run), tests=str(len(run.checks)),
+            failures=str(counts["fail"]), errors=str(counts["error"]),
+            skipped=str(counts["skip"]), time=f"{sum(c.duration_s for c in run.checks):.3f}",
+            timestamp=report.created_at,
+        )
+        props = ET.SubElement(suite, "properties")
+        ET.SubElement(props, "property", name="target", value=run.target)
+        for tool, components in sorted(run.versions.items()):
+            for component, version in sorted(components.items()):
+                ET.SubElement(props, "property", name=f"version.{tool}.{component}", value=version)
+        for check in run.checks:
+            case = ET.SubElement(suite, "testcase", classname=f"{run.scenario}.{check.tool}",
+                                 name=check.id, time=f"{check.duration_s:.3f}")
+            if check.status in {"fail", "error"}:
+                tag = "failure" if check.status == "fail" else "error"
+                node = ET.SubElement(case, tag, message=check.message.splitlines()[0][:500]
+                                     if check.message else check.status)
+                node.text = check.message + (f"\n\ndiagnostics: {check.diagnostics}"
+                                             if check.diagnostics else "")
+            elif check.status == "skip":
+                ET.SubElement(case, "skipped", message=check.message)
+            elif check.status == "flaky":
+                ET.SubElement(case, "system-out").text = f"passed on attempt {check.attempts}"
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(report: Report) -> str:
+    """The compatibility matrix: versions on top, then checks as rows and scenarios as columns."""
+    rows, columns, cells = matrix(report)
+    lines = [f"# Conformance report `{report.run_id}`", "",
+             f"Created {report.created_at} by mlops-conformance {report.harness_version}.", ""]
+    lines += ["| | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    lines.append("| target | " + " | ".join(f"`{r.target}`" for r in report.runs) + " |")
+    lines.append("| result | " + " | ".join(_summary(r) for r in report.runs) + " |")
+    components = sorted({(t, c) for r in report.runs for t, cs in r.versions.items() for c in cs})
+    for tool, component in components:
+        values = [r.versions.get(tool, {}).get(component, "–") for r in report.runs]
+        lines.append(f"| {tool} {component} | " + " | ".join(f"`{v}`" for v in values) + " |")
+    lines += ["", "## Checks", "", "| check | " + " | ".join(columns) + " |",
+              "|---|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append(f"| `{row}` | " + " | ".join(
+            SYMBOLS.get(cells.get((row, col), ""), "–") for col in columns) + " |")
+    notes = [(column(r), c) for r in report.runs for c in r.checks
+             if c.status in {"fail", "error", "skip", "flaky"}]
+    if notes:
+        lines += ["", "## Details", ""]
+        lines += [f"- **{col}** `{c.id}` {c.status}: {_escape(c.message) or '(no message)'}"
+                  for col, c in notes]
+    for run in report.runs:
+        extra = [f"- infrastructure: {_escape(e)}" for e in run.infrastructure_errors]
+        extra += [f"- finding: {_escape(f)}" for f in run.findings]
+        if extra:
+            lines += ["", f"## {column(run)}", "", *extra]
+    return "\n".join(lines) + "\n"
+
+
+def _summary(run: ScenarioRun) -> str:
+    counts = run.counts()
+    parts = [f"{n} {status}" for status, n in counts.items() if n]
+    return ", ".join(parts) or "no checks"
+
+
+def to_html(report: Report) -> str:
+    """One self-contained page (inline CSS, no scripts or external assets)."""
+    rows, columns, cells = matrix(report)
+    template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+        resources.files("harness.report").joinpath("templates/report.html.j2").read_text("utf-8"))
+    components = sorted({(t, c) for r in report.runs for t, cs in r.versions.items() for c in cs})
+    return template.render(report=report, rows=rows, columns=columns, cells=cells,
+                           components=components, column=column, summary=_summary)
+
+
+def write_all(report: Report, directory: Path) -> list[Path]:
+    """Write report.json, junit.xml, report.md and report.html into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    report.save(directory / "report.json")
+    outputs = {"junit.xml": to_junit(report), "report.md": to_markdown(report),
+               "report.html": to_html(report)}
+    for name, text in outputs.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    return [directory / "report.json", *(directory / name for name in outputs)]

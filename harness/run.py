@@ -1,0 +1,165 @@
+"""The flow of one scenario run: validate, provision, check, tear down, report.
+
+Only this module and `cli.py` wire targets, checks and reports together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets as _random
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from harness.checks_runner import pytest_argv, run_checks
+from harness.errors import HarnessError, InterruptedRunError
+from harness.report.model import ScenarioRun, checks_from_results, exit_code_for
+from harness.secrets import SecretStore, run_secrets
+from harness.targets import get_target
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from harness.console import RunConsole
+    from harness.scenario import Scenario
+    from harness.targets.base import Target
+
+
+@dataclass
+class RunOptions:
+    """How to run: where, with which pytest selection, and whether to keep the stack."""
+
+    target_url: str
+    reports_dir: Path
+    keep: bool = False
+    reruns: int = 1
+    pytest_args: list[str] = field(default_factory=list)
+    checks_timeout_s: float = 1800.0
+
+
+def new_run_id(label: str) -> str:
+    """A sortable, unique run id: `20261126-171500-defaults-1a2b`."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{label}-{_random.token_hex(2)}"
+
+
+@contextlib.contextmanager
+def signals_as_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt for the duration, like Ctrl-C."""
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Let teardown finish: a second Ctrl-C must not leave processes behind."""
+    handlers = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+class _PeakMemory(threading.Thread):
+    def __init__(self, target: Target) -> None:
+        super().__init__(daemon=True)
+        self.target, self.peak, self.done = target, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(1.0):
+            self.peak = max(self.peak, self.target.rss_bytes())
+
+
+def run_scenario(
+    scenario: Scenario, options: RunOptions, run_dir: Path, console: RunConsole
+) -> ScenarioRun:
+    """Run one scenario on one target and return its results; never leaves processes behind
+    unless `options.keep` is set.
+
+    Raises:
+        HarnessError: bad input found during validation (nothing was started).
+        InterruptedRunError: Ctrl-C or SIGTERM; everything started was stopped first.
+    """
+    phases: dict[str, float] = {}
+    result = ScenarioRun(scenario=scenario.name, description=scenario.description,
+                         target=options.target_url)
+    started = time.monotonic()
+    console.phase("validate", f"scenario {scenario.name} on {options.target_url}")
+    target = get_target(options.target_url)
+    secrets = SecretStore(run_dir / "secrets", console.redact)
+    for name, value in run_secrets(scenario).items():
+        secrets.put(name, value)
+    target.prepare(scenario, run_dir, secrets)
+    phases["validate"] = time.monotonic() - started
+
+    memory = _PeakMemory(target)
+    interrupted = False
+    with signals_as_interrupts():
+        try:
+            secrets.write_files()
+            memory.start()
+            _provision_and_check(scenario, options, run_dir, console, target, result, phases)
+        except KeyboardInterrupt:
+            interrupted = True
+        except HarnessError as exc:
+            result.infrastructure_errors.append(console.redact(str(exc)))
+            console.component("stack", "failed", str(exc))
+        finally:
+            memory.done.set()
+            with signals_ignored():
+                mark = time.monotonic()
+                if options.keep and not interrupted and not result.infrastructure_errors:
+                    console.phase("keep", "the stack stays up")
+                else:
+                    console.phase("teardown")
+                    result.infrastructure_errors += target.down(console)
+                    secrets.remove_files()
+                phases["teardown"] = time.monotonic() - mark
+    if interrupted:
+        msg = f"run {run_dir.name} interrupted; everything it started is stopped"
+        raise InterruptedRunError(msg)
+    result.peak_rss_mb = round(memory.peak / 2**20, 1) if memory.peak else None
+    result.phases_s = {k: round(v, 2) for k, v in phases.items()}
+    result.exit_code = exit_code_for(result.checks, result.infrastructure_errors)
+    return result
+
+
+def _provision_and_check(
+    scenario: Scenario, options: RunOptions, run_dir: Path, console: RunConsole,
+    target: Target, result: ScenarioRun, phases: dict[str, float],
+) -> None:
+    console.phase("provision")
+    mark = time.monotonic()
+    stack = target.up(scenario, run_dir, console)
+    stack.skip.update(scenario.checks.skip)
+    stack.save(run_dir / "stack.json")
+    phases["provision"] = time.monotonic() - mark
+    result.ready_s = target.ready_times_s()
+    for name, tool in stack.tools.items():
+        result.versions.setdefault(name, {}).update(tool.versions)
+
+    console.phase("checks")
+    mark = time.monotonic()
+    outcome = run_checks(
+        pytest_argv(run_dir / "stack.json", run_dir / "results.json", options.reruns,
+                    options.pytest_args),
+        run_dir / "logs" / "checks.log", console, target.failure, options.checks_timeout_s,
+    )
+    phases["checks"] = time.monotonic() - mark
+    result.checks = checks_from_results(outcome.results, diagnostics="logs/")
+    for tool, components in outcome.results.get("versions", {}).items():
+        result.versions.setdefault(tool, {}).update(components)
+    if outcome.infrastructure_error:
+        result.infrastructure_errors.append(outcome.infrastructure_error)

@@ -1,0 +1,145 @@
+"""Scenarios: `scenarios/<name>.yaml` loaded into a validated model, with one-line errors."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+
+from harness.errors import BadInputError
+from harness.paths import project_dir
+from harness.variables import root_variables
+
+TOOLS = ("jupyterhub", "prefect", "dask", "feast", "mlflow", "seldon")
+
+
+class LocalSettings(BaseModel):
+    """Settings only the local target reads; everything else comes from `tfvars`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ready_timeout_s: dict[str, PositiveFloat] = Field(
+        default_factory=dict, description="Per-component readiness timeout, e.g. `mlflow: 120`."
+    )
+    python: dict[str, str] = Field(
+        default_factory=dict, description="Per-tool Python interpreter to run its server from."
+    )
+
+
+class ChecksSettings(BaseModel):
+    """Which checks apply to the scenario."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    skip: dict[str, str] = Field(
+        default_factory=dict, description="Check id (or tool) to the reason it does not apply."
+    )
+
+
+class Scenario(BaseModel):
+    """One scenario: what the root module gets, and how the local target mirrors it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    path: Path | None = None
+    description: str
+    tfvars: dict[str, Any] = Field(default_factory=dict)
+    local: LocalSettings = Field(default_factory=LocalSettings)
+    checks: ChecksSettings = Field(default_factory=ChecksSettings)
+
+    def var(self, name: str) -> Any:
+        """Return the value the root module gets for `name`: the scenario's, else its default."""
+        if name in self.tfvars:
+            return self.tfvars[name]
+        return root_variables()[name].default
+
+    def effective_tfvars(self) -> dict[str, Any]:
+        """Every root variable that has a value here or a default (required secrets excluded)."""
+        values = {n: v.default for n, v in root_variables().items() if not v.required}
+        values.update(self.tfvars)
+        return values
+
+    def enabled(self, tool: str) -> bool:
+        """Whether the scenario installs `tool` (root variable `enable_<tool>`)."""
+        key = f"enable_{tool}"
+        return bool(self.var(key)) if key in root_variables() else True
+
+
+def scenario_path(name_or_path: str) -> Path:
+    """Resolve `--scenario`: a file path, or a name in the scenarios directory.
+
+    Raises:
+        BadInputError: no such scenario; the message lists the known names.
+
+    """
+    candidate = Path(name_or_path)
+    if candidate.suffix in {".yaml", ".yml"} or candidate.exists():
+        return candidate
+    path = project_dir("scenarios") / f"{name_or_path}.yaml"
+    if path.is_file():
+        return path
+    known = scenario_names()
+    hint = difflib.get_close_matches(name_or_path, known, n=1)
+    suggestion = f"; did you mean {hint[0]!r}?" if hint else f"; known: {', '.join(known)}"
+    raise BadInputError(f"--scenario {name_or_path!r}: no such scenario{suggestion}")
+
+
+def scenario_names() -> list[str]:
+    """Names of the scenarios in the scenarios directory, sorted."""
+    return sorted(p.stem for p in project_dir("scenarios").glob("*.yaml"))
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    """Load, validate and return a scenario.
+
+    Raises:
+        BadInputError: unreadable file, bad YAML, unknown key, wrong type or missing field; the
+            one-line message names the file, the field and what was expected.
+
+    """
+    path = scenario_path(name_or_path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInputError(f"{path}: cannot read scenario file: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", exc)
+        raise BadInputError(f"{path}: not valid YAML{where}: {problem}") from exc
+    if not isinstance(raw, dict):
+        raise BadInputError(f"{path}: expected a mapping with `description` and `tfvars`")
+    try:
+        scenario = Scenario.model_validate({**raw, "name": path.stem, "path": path})
+    except ValidationError as exc:
+        raise BadInputError(f"{path}: {_first_error(exc)}") from exc
+    _check_tfvars(path, scenario.tfvars)
+    return scenario
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    field = ".".join(str(p) for p in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"field {field!r}: unknown key; remove it or fix its spelling"
+    if error["type"] == "missing":
+        return f"field {field!r}: required but missing"
+    return f"field {field!r}: {error['msg']} (got {error.get('input')!r})"
+
+
+def _check_tfvars(path: Path, tfvars: dict[str, Any]) -> None:
+    variables = root_variables()
+    for name, value in tfvars.items():
+        if name not in variables:
+            hint = difflib.get_close_matches(name, list(variables), n=1)
+            fix = f"did you mean {hint[0]!r}?" if hint else "see terraform/README.md for the list"
+            raise BadInputError(f"{path}: field 'tfvars.{name}': not a root module variable; {fix}")
+        if variables[name].sensitive and value not in ("", None):
+            raise BadInputError(
+                f"{path}: field 'tfvars.{name}': secrets do not belong in scenario files; "
+                f"remove it (a value is generated per run) or set TF_VAR_{name} in the environment"
+            )

@@ -1,0 +1,114 @@
+"""Per-run secrets: taken from `TF_VAR_<name>` or generated, stored 0600, redacted from output."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets as _random
+from typing import TYPE_CHECKING
+
+from harness.stack import SecretRef
+from harness.variables import root_variables
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from harness.scenario import Scenario
+
+MASK = "***"
+_HEX_TOKENS = {"jhub_proxy_secret_token"}  # the chart wants 32 random bytes as 64 hex digits
+
+
+def run_secrets(scenario: Scenario) -> dict[str, str]:
+    """A value for every sensitive root variable the scenario leaves empty.
+
+    `TF_VAR_<name>` from the environment wins (Terraform's own convention); otherwise a fresh
+    random value is generated for this run only.
+    """
+    values: dict[str, str] = {}
+    for name, variable in root_variables().items():
+        if not variable.sensitive or scenario.tfvars.get(name):
+            continue
+        from_env = os.environ.get(f"TF_VAR_{name}")
+        if from_env:
+            values[name] = from_env
+        elif variable.required or name in _HEX_TOKENS:
+            hex_token = name in _HEX_TOKENS
+            values[name] = _random.token_hex(32) if hex_token else _random.token_urlsafe(24)
+    return values
+
+
+def write_secrets(values: dict[str, str], directory: Path) -> None:
+    """Write each secret to its own file, readable by the owner only."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name, value in values.items():
+        path = directory / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(value)
+
+
+class SecretStore:
+    """The run's secrets: kept in memory, written 0600 for the Stack's references, redacted."""
+
+    def __init__(self, directory: Path | None = None, redactor: Redactor | None = None) -> None:
+        self.directory = directory
+        self.redactor = redactor or Redactor()
+        self._values: dict[str, str] = {}
+        self._files = False
+
+    def put(self, name: str, value: str) -> None:
+        """Keep `value` under `name` and mask it from now on (its file once files are on)."""
+        self._values[name] = value
+        self.redactor.add(value)
+        if self._files and self.directory is not None:
+            write_secrets({name: value}, self.directory)
+
+    def write_files(self) -> None:
+        """Write every secret's file, and from now on each new one's (provisioning starts)."""
+        self._files = True
+        if self.directory is not None:
+            write_secrets(self._values, self.directory)
+
+    def get(self, name: str) -> str:
+        """The value of secret `name` (KeyError if there is none)."""
+        return self._values[name]
+
+    def generate(self, name: str, *, hex_bytes: int | None = None) -> str:
+        """Return secret `name`, generating a random one the first time it is asked for."""
+        if name not in self._values:
+            value = _random.token_hex(hex_bytes) if hex_bytes else _random.token_urlsafe(24)
+            self.put(name, value)
+        return self._values[name]
+
+    def ref(self, name: str) -> SecretRef:
+        """A Stack reference to secret `name`: a file beside stack.json, never the value."""
+        if name not in self._values:
+            raise KeyError(name)
+        return SecretRef(file=f"secrets/{name}")
+
+    def remove_files(self) -> None:
+        """Delete the secret files (at teardown)."""
+        if self.directory is not None and self.directory.is_dir():
+            for path in self.directory.iterdir():
+                path.unlink()
+            self.directory.rmdir()
+
+
+class Redactor:
+    """Replaces every known secret value in text with `***`."""
+
+    def __init__(self, values: list[str] | None = None) -> None:
+        self._pattern: re.Pattern[str] | None = None
+        self._values: set[str] = set()
+        self.add(*(values or []))
+
+    def add(self, *values: str) -> None:
+        """Learn more secret values (short ones are ignored: they would mask ordinary words)."""
+        self._values.update(v for v in values if len(v) >= 6)
+        ordered = sorted(self._values, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __call__(self, text: str) -> str:
+        """Return `text` with secrets masked."""
+        return self._pattern.sub(MASK, text) if self._pattern else text

@@ -1,0 +1,202 @@
+"""Process supervision for the local target: start, wait ready, watch, stop in reverse order.
+
+mirakuru does the low-level work (own session per server, HTTP readiness, killing every
+process that carries the executor's marker); this module adds logs, death watch and pid files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+import psutil
+from mirakuru import HTTPExecutor
+from mirakuru.exceptions import ExecutorError, ProcessExitedWithError, TimeoutExpired
+
+from harness.errors import InterruptedRunError, ProvisionError, WaitTimeoutError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from harness.launchers.base import ProcessSpec
+
+LOG_TAIL_LINES = 15
+
+
+class _Executor(HTTPExecutor):
+    """HTTPExecutor that fails on any exit before readiness, and stops waiting on shutdown."""
+
+    closing: threading.Event
+
+    def check_subprocess(self) -> bool:
+        if self.closing.is_set():
+            raise InterruptedRunError(f"{self.command_parts[0]}: stopped while starting")
+        if self.process is not None and self.process.poll() is not None:
+            raise ProcessExitedWithError(self, self.process.returncode)
+        return super().check_subprocess()
+
+
+@dataclass
+class Running:
+    """A started server."""
+
+    spec: ProcessSpec
+    executor: _Executor
+    log_path: Path
+    log_file: IO[bytes]
+    ready_s: float = 0.0
+    stopping: bool = False
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """Return the last `lines` lines of a log file, or a note that it is empty."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            tail = "".join(deque(handle, maxlen=lines)).rstrip()
+    except OSError:
+        return "(no log)"
+    return tail or "(log is empty)"
+
+
+class Supervisor:
+    """Owns every server process of one run."""
+
+    def __init__(self, log_dir: Path, pid_file: Path, on_death: Callable[[str], None]) -> None:
+        self.log_dir = log_dir
+        self.pid_file = pid_file
+        self.on_death = on_death
+        self.failure: str | None = None
+        self._running: list[Running] = []
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._watcher: threading.Thread | None = None
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self, spec: ProcessSpec) -> Running:
+        """Start `spec` and block until its health URL answers 2xx.
+
+        Raises:
+            ProvisionError: the process exited first; the message quotes its log.
+            WaitTimeoutError: not ready within `spec.timeout_s`.
+            InterruptedRunError: the supervisor is shutting down.
+
+        """
+        log_path = self.log_dir / f"{spec.name}.log"
+        with self._lock:
+            if self._closing.is_set():
+                raise InterruptedRunError(f"{spec.name}: not started, the run is stopping")
+            log_file = log_path.open("ab")
+            executor = _Executor(
+                spec.argv, url=spec.health_url, method="GET", timeout=spec.timeout_s,
+                envvars={**os.environ, **spec.env}, request_timeout=5, sleep=0.2,
+                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            )
+            executor.closing = self._closing
+            running = Running(spec, executor, log_path, log_file)
+            self._running.append(running)
+        started = time.monotonic()
+        try:
+            executor.start()
+        except InterruptedRunError:
+            executor.kill()
+            raise
+        except ProcessExitedWithError as exc:
+            if self._closing.is_set():
+                raise InterruptedRunError(f"{spec.name}: stopped while starting") from exc
+            msg = f"{spec.name} exited with code {exc.exit_code} before it was ready; " \
+                f"last lines of {log_path}:\n{log_tail(log_path)}"
+            raise ProvisionError(msg) from exc
+        except TimeoutExpired as exc:
+            msg = f"{spec.name} not ready after {spec.timeout_s:g}s ({spec.health_url}); " \
+                f"last lines of {log_path}:\n{log_tail(log_path)}"
+            raise WaitTimeoutError(msg) from exc
+        running.ready_s = time.monotonic() - started
+        self._write_pids()
+        return running
+
+    def watch(self, interval_s: float = 0.5) -> None:
+        """Start a thread that reports any server that dies after it was ready."""
+        self._watcher = threading.Thread(target=self._watch, args=(interval_s,), daemon=True)
+        self._watcher.start()
+
+    def _watch(self, interval_s: float) -> None:
+        while not self._closing.wait(interval_s):
+            for running in list(self._running):
+                process = running.executor.process
+                if running.stopping or process is None or process.poll() is None:
+                    continue
+                if running.ready_s and self.failure is None:
+                    self.failure = (
+                        f"{running.spec.name} died (exit code {process.returncode}); "
+                        f"last lines of {running.log_path}:\n{log_tail(running.log_path)}"
+                    )
+                    self.on_death(self.failure)
+
+    def stop_all(self) -> list[str]:
+        """Stop every server, last started first; return the problems met, if any."""
+        self._closing.set()
+        problems: list[str] = []
+        with self._lock:
+            to_stop = list(reversed(self._running))
+        for running in to_stop:
+            running.stopping = True
+            try:
+                running.executor.stop()
+            except ExecutorError:
+                pass  # it exited with an unexpected code while stopping: it is gone either way
+            except OSError as exc:
+                problems.append(f"{running.spec.name}: {exc}")
+                running.executor.kill()
+            running.log_file.close()
+        with self._lock:
+            self._running.clear()
+        self.pid_file.unlink(missing_ok=True)
+        return problems
+
+    @property
+    def running(self) -> list[Running]:
+        """Servers started so far, in start order."""
+        return list(self._running)
+
+    def _write_pids(self) -> None:
+        # `mlops-conformance down` reads this to stop a stack left running with --keep.
+        entries: dict[str, Any] = {}
+        for running in self._running:
+            process = running.executor.process
+            if process is not None and process.poll() is None:
+                created = psutil.Process(process.pid).create_time()
+                entries[running.spec.name] = {"pid": process.pid, "create_time": created}
+        self.pid_file.write_text(json.dumps(entries, indent=2), encoding="utf-8")
+
+
+def stop_recorded(pid_file: Path, timeout_s: float = 10.0) -> list[str]:
+    """Stop the process groups listed in a pid file left by a kept run; return their names."""
+    try:
+        entries = json.loads(pid_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ProvisionError(f"{pid_file}: no running stack recorded here ({exc})") from exc
+    stopped: list[str] = []
+    for name, entry in reversed(list(entries.items())):
+        try:
+            process = psutil.Process(entry["pid"])
+            if abs(process.create_time() - entry["create_time"]) > 1:
+                continue  # the pid was reused by an unrelated process
+            os.killpg(entry["pid"], 15)
+            psutil.wait_procs([process], timeout=timeout_s)
+            if process.is_running():
+                os.killpg(entry["pid"], 9)
+            stopped.append(name)
+        except (psutil.NoSuchProcess, ProcessLookupError):
+            continue
+    pid_file.unlink(missing_ok=True)
+    return stopped
+
+
+__all__ = ["Running", "Supervisor", "WaitTimeoutError", "log_tail", "stop_recorded"]

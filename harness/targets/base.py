@@ -1,0 +1,68 @@
+"""The Target contract: turn a scenario into a running Stack, and take it down again."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from harness.scenario import Scenario
+    from harness.secrets import SecretStore
+    from harness.stack import Stack
+
+
+class Progress(Protocol):
+    """Where a target reports what it is doing, component by component."""
+
+    def component(self, name: str, status: str, detail: str = "") -> None:
+        """Report that component `name` is now `status` (e.g. starting, ready, stopped)."""
+
+
+class Target(ABC):
+    """A place the stack runs: local processes, or a Kubernetes cluster."""
+
+    NAME: ClassVar[str]
+
+    def __init__(self, url: str, options: dict[str, str]) -> None:
+        self.url = url
+        self.options = options
+
+    def prepare(  # noqa: B027 - optional hook: targets that validate nothing need not override
+        self, scenario: Scenario, run_dir: Path, secrets: SecretStore) -> None:
+        """Validate everything the target needs from the scenario, starting nothing.
+
+        Raises:
+            BadInputError: a setting the target needs is missing or wrong.
+
+        """
+
+    @abstractmethod
+    def up(self, scenario: Scenario, run_dir: Path, progress: Progress) -> Stack:
+        """Provision the scenario and return its Stack once every component is ready.
+
+        Raises:
+            ProvisionError: a component failed to start; the message names it and why.
+
+        """
+
+    @abstractmethod
+    def down(self, progress: Progress) -> list[str]:
+        """Remove everything `up` created, also after a partial `up`; return problems met."""
+
+    def failure(self) -> str | None:
+        """A component that died after it was ready, if any (checked during the checks)."""
+        return None
+
+    def rss_bytes(self) -> int:
+        """Resident memory of everything the target runs on this machine (0 if remote)."""
+        return 0
+
+    def ready_times_s(self) -> dict[str, float]:
+        """Seconds each component took from start to ready."""
+        return {}
+
+    def keep_instructions(self, run_dir: Path) -> str:
+        """How the user stops a stack that `--keep` left running."""
+        return f"mlops-conformance down {run_dir}"

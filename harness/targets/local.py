@@ -1,0 +1,156 @@
+"""The embedded local target: every tool as a real process on 127.0.0.1, from the scenario."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import shutil
+from typing import TYPE_CHECKING
+
+import psutil
+
+from harness.errors import BadInputError, ProvisionError
+from harness.launchers import LAUNCHERS, get_launcher_class
+from harness.launchers.base import LaunchContext, Launcher, ProcessSpec
+from harness.scenario import TOOLS
+from harness.stack import Stack
+from harness.supervisor import Supervisor
+from harness.targets.base import Target
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from harness.scenario import Scenario
+    from harness.secrets import SecretStore
+    from harness.targets.base import Progress
+
+_POLL_S = 0.2  # how often the main thread wakes up, so Ctrl-C and SIGTERM act at once
+
+
+class LocalTarget(Target):
+    """Runs each tool's servers through its launcher, under one Supervisor."""
+
+    NAME = "local"
+
+    def __init__(self, url: str, options: dict[str, str]) -> None:
+        super().__init__(url, options)
+        try:
+            self.default_timeout_s = float(options.get("ready_timeout_s", 120))
+        except ValueError as exc:
+            raise BadInputError(f"--target {url!r}: ready_timeout_s must be a number") from exc
+        self.launchers: dict[str, Launcher] = {}
+        self.skipped: dict[str, str] = {}
+        self.supervisor: Supervisor | None = None
+        self.state_dir: Path | None = None
+
+    def prepare(self, scenario: Scenario, run_dir: Path, secrets: SecretStore) -> None:
+        """Build the launchers of the enabled tools and of the services they require."""
+        state_dir = self.state_dir = run_dir / "state"
+
+        def add(name: str) -> None:
+            if name in self.launchers:
+                return
+            context = LaunchContext(scenario=scenario, state_dir=state_dir / name,
+                                    default_timeout_s=self.default_timeout_s, secrets=secrets)
+            launcher = get_launcher_class(name)(context)
+            for required in launcher.REQUIRES:
+                add(required)
+            self.launchers[name] = launcher
+
+        for tool in TOOLS:
+            if not scenario.enabled(tool):
+                self.skipped[tool] = f"{tool} is disabled in scenario {scenario.name!r}"
+            elif tool not in LAUNCHERS:
+                self.skipped[tool] = f"the local target has no launcher for {tool} yet"
+            else:
+                add(tool)
+        for launcher in self.launchers.values():
+            launcher.bind({name: self.launchers[name] for name in launcher.REQUIRES})
+
+    def up(self, scenario: Scenario, run_dir: Path, progress: Progress) -> Stack:
+        """Start all tools side by side (each after its requirements); return the Stack."""
+        self.supervisor = Supervisor(
+            run_dir / "logs", run_dir / "pids.json",
+            on_death=lambda message: progress.component("stack", "died", message),
+        )
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=8)
+        futures: dict[str, concurrent.futures.Future[None]] = {}
+        try:
+            for name, launcher in self.launchers.items():  # requirements come first
+                needs = [futures[r] for r in launcher.REQUIRES]
+                futures[name] = pool.submit(self._start_tool, launcher, needs, pool, progress)
+            pending = set(futures.values())
+            while pending:
+                done, pending = concurrent.futures.wait(
+                    pending, timeout=_POLL_S, return_when=concurrent.futures.FIRST_EXCEPTION)
+                for future in done:
+                    future.result()  # re-raise the first tool that failed to start
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        stack = Stack(target=self.url, scenario=scenario.name, run_id=run_dir.name,
+                      skip=dict(self.skipped))
+        for name, launcher in self.launchers.items():
+            entry = launcher.entry()
+            try:
+                entry.versions = launcher.versions(entry)
+            except Exception as exc:
+                raise ProvisionError(f"{name}: ready but cannot report its version: {exc}") from exc
+            stack.tools[name] = entry
+        self.supervisor.watch()
+        return stack
+
+    def _start_tool(self, launcher: Launcher, needs: list[concurrent.futures.Future[None]],
+                    pool: concurrent.futures.ThreadPoolExecutor, progress: Progress) -> None:
+        for future in needs:
+            future.result()
+        for stage in launcher.processes():
+            specs = [stage] if isinstance(stage, ProcessSpec) else list(stage)
+            if len(specs) == 1:
+                self._start_process(specs[0], progress)
+                continue
+            with concurrent.futures.ThreadPoolExecutor(max_workers=len(specs)) as group:
+                for future in [group.submit(self._start_process, s, progress) for s in specs]:
+                    future.result()
+
+    def _start_process(self, spec: ProcessSpec, progress: Progress) -> None:
+        assert self.supervisor is not None
+        progress.component(spec.name, "starting")
+        running = self.supervisor.start(spec)
+        progress.component(spec.name, "ready", f"{running.ready_s:.1f}s")
+
+    def ready_times_s(self) -> dict[str, float]:
+        """Seconds each server took from start to healthy."""
+        if self.supervisor is None:
+            return {}
+        return {r.spec.name: round(r.ready_s, 2) for r in self.supervisor.running}
+
+    def rss_bytes(self) -> int:
+        """Resident memory of every server process and its children."""
+        if self.supervisor is None:
+            return 0
+        total = 0
+        for running in self.supervisor.running:
+            process = running.executor.process
+            if process is None:
+                continue
+            try:
+                parent = psutil.Process(process.pid)
+                for member in [parent, *parent.children(recursive=True)]:
+                    total += member.memory_info().rss
+            except psutil.Error:
+                continue
+        return total
+
+    def failure(self) -> str | None:
+        """A server that died after it was ready, if any."""
+        return self.supervisor.failure if self.supervisor else None
+
+    def down(self, progress: Progress) -> list[str]:
+        """Stop every server in reverse start order, then remove the run's state."""
+        problems: list[str] = []
+        if self.supervisor is not None:
+            progress.component("stack", "stopping")
+            problems = self.supervisor.stop_all()
+            progress.component("stack", "stopped")
+        if self.state_dir is not None:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        return problems
