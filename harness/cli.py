@@ -20,6 +20,18 @@ def cli() -> None:
     """Provision the MLOps reference architecture per scenario, check every tool, report."""
 
 
+def _tool_list(value: str | None) -> frozenset[str] | None:
+    from harness.scenario import TOOLS  # noqa: PLC0415
+
+    if not value:
+        return None
+    names = frozenset(part.strip() for part in value.split(",") if part.strip())
+    unknown = sorted(names - set(TOOLS))
+    if unknown:
+        raise click.BadParameter(f"unknown tool {unknown[0]!r}; choose from {', '.join(TOOLS)}")
+    return names
+
+
 def _selection(markers: str | None, keyword: str | None) -> list[str]:
     args = []
     if markers:
@@ -53,9 +65,13 @@ _reruns_option = click.option(
 @_keyword_option
 @_reruns_option
 @click.option("--run-id", help="Name of the run directory (default: time, scenario, random).")
+@click.option("--tools", callback=lambda _c, _p, v: _tool_list(v), metavar="TOOL,...",
+              help="Provision and check only these tools (and what they require).")
 def run(
     scenario_name: str, target_url: str, reports_dir: Path, keep: bool,
-        markers: str | None, keyword: str | None, reruns: int, run_id: str | None) -> None:
+        markers: str | None, keyword: str | None, reruns: int, run_id: str | None,
+    tools: frozenset[str] | None,
+) -> None:
     """Provision a scenario, run the checks against it, tear it down, write the report."""
     from harness.report.model import Report  # noqa: PLC0415 - keep `--help` fast
     from harness.report.render import write_all  # noqa: PLC0415
@@ -69,7 +85,7 @@ def run(
     run_dir = reports_dir / run_id
     console = RunConsole()
     options = RunOptions(target_url=target_url, reports_dir=reports_dir, keep=keep,
-                         reruns=reruns, pytest_args=_selection(markers, keyword))
+                         reruns=reruns, pytest_args=_selection(markers, keyword), tools=tools)
     result = run_scenario(scenario, options, run_dir, console)
     report = Report(run_id=run_id, harness_version=__version__, runs=[result])
     console.phase("report", str(run_dir))
@@ -120,6 +136,33 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
     paths = write_all(report, run_dir)
     _summarise(console, report, paths)
     sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.option("--scenario", "scenario_name", default=config.DEFAULT_SCENARIO,
+              envvar=config.ENV_SCENARIO, show_default=True,
+              help=f"Scenario name in scenarios/ or a YAML file (env {config.ENV_SCENARIO}).")
+@click.option("--module", "modules", multiple=True, help="Print only these modules' values.")
+def render(scenario_name: str, modules: tuple[str, ...]) -> None:
+    """Print each module's rendered Helm values (secrets masked) and the contract verdicts."""
+    import yaml  # noqa: PLC0415
+
+    from harness.scenario import load_scenario  # noqa: PLC0415
+    from harness.secrets import run_secrets  # noqa: PLC0415
+    from harness.static_stage import run_static_stage  # noqa: PLC0415
+
+    scenario = load_scenario(scenario_name)
+    result = run_static_stage(scenario, run_secrets(scenario))
+    for module, releases in sorted(result.rendered.masked().items()):
+        if modules and module not in modules:
+            continue
+        for release, values in sorted(releases.items()):
+            click.echo(f"# {module} / {release}")
+            click.echo(yaml.safe_dump(values, sort_keys=False).rstrip() + "\n---")
+    for check in result.checks():
+        mark = "ok  " if check.status == "pass" else "FAIL"
+        click.echo(f"{mark} {check.id}: {check.message}", err=check.status != "pass")
+    sys.exit(ExitCode.CHECK_FAILED if result.failures else ExitCode.OK)
 
 
 @cli.command()
@@ -207,3 +250,7 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(ExitCode.INFRASTRUCTURE)
+
+
+if __name__ == "__main__":
+    main()

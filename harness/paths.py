@@ -18,7 +18,6 @@ def project_dir(name: str) -> Path:
     override = os.environ.get(f"HARNESS_{name.upper()}_DIR")
     if override:
         return Path(override).expanduser().resolve()
-    for candidate in (_CHECKOUT / name, _PACKAGE / "_data" / name):
-        if candidate.is_dir():
-            return candidate
-    return _CHECKOUT / name
+    if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / name).is_dir():
+        return _CHECKOUT / name
+    return _PACKAGE / "_data" / name

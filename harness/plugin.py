@@ -28,6 +28,7 @@ ENV_RESULTS = "HARNESS_RESULTS"
 INFRA_ERRORS = (ProvisionError, ConnectionError, TimeoutError, requests.ConnectionError)
 _RESULTS = pytest.StashKey[dict[str, dict[str, Any]]]()
 _VERSIONS = pytest.StashKey[dict[str, dict[str, str]]]()
+_STACK = pytest.StashKey[Stack]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,7 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the markers and the results store."""
-    config.addinivalue_line("markers", "check(id): the stable id of a conformance check")
+    config.addinivalue_line(
+        "markers", "check(id, requires=()): a conformance check's stable id; `requires` names "
+        "the tools it needs when they are not just the one its id starts with")
     for tool in TOOL_MARKERS:
         config.addinivalue_line("markers", f"{tool}: checks of {tool}")
     config.stash[_RESULTS] = {}
@@ -62,13 +65,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(getattr(pytest.mark, ident.split(".", 1)[0]))
 
 
+def _load_stack(config: pytest.Config) -> Stack:
+    if _STACK not in config.stash:
+        path = config.getoption("stack")
+        if not path:
+            pytest.exit(f"no stack: pass --stack FILE or set {ENV_STACK}", returncode=2)
+        config.stash[_STACK] = Stack.load(Path(path))
+    return config.stash[_STACK]
+
+
 @pytest.fixture(scope="session")
 def stack(pytestconfig: pytest.Config) -> Stack:
     """The deployment under test, from `--stack`."""
-    path = pytestconfig.getoption("stack")
-    if not path:
-        pytest.exit(f"no stack: pass --stack FILE or set {ENV_STACK}", returncode=2)
-    return Stack.load(Path(path))
+    return _load_stack(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -82,18 +91,27 @@ def record_version(pytestconfig: pytest.Config) -> Callable[[str, str, str], Non
     return record
 
 
-@pytest.fixture(autouse=True)
-def _applicability(request: pytest.FixtureRequest) -> None:
-    ident = check_id(request.node)
-    if not ident or "stack" not in request.fixturenames:
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip, with its reason, a check whose tool is not in the stack or that the scenario skips.
+
+    A hook rather than a fixture: it must act before any module-scoped fixture of the check
+    reaches for a tool that is not there.
+    """
+    ident = check_id(item)
+    if not ident:
         return
-    current: Stack = request.getfixturevalue("stack")
+    current = _load_stack(item.config)
     tool = ident.split(".", 1)[0]
     for key in (ident, tool):
         if key in current.skip:
             pytest.skip(current.skip[key])
-    if tool != "journey" and tool not in current.tools:
-        pytest.skip(f"{tool} is not part of this stack")
+    marker = item.get_closest_marker("check")
+    needed = tuple(marker.kwargs.get("requires", ())) if marker else ()
+    for name in needed or (tool,):
+        if name in current.skip:
+            pytest.skip(current.skip[name])
+        if name not in current.tools:
+            pytest.skip(f"{name} is not part of this stack")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -18,6 +18,7 @@ from harness.checks_runner import pytest_argv, run_checks
 from harness.errors import HarnessError, InterruptedRunError
 from harness.report.model import ScenarioRun, checks_from_results, exit_code_for
 from harness.secrets import SecretStore, run_secrets
+from harness.static_stage import run_static_stage
 from harness.targets import get_target
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class RunOptions:
     keep: bool = False
     reruns: int = 1
     pytest_args: list[str] = field(default_factory=list)
+    tools: frozenset[str] | None = None
     checks_timeout_s: float = 1800.0
 
 
@@ -99,10 +101,23 @@ def run_scenario(
     console.phase("validate", f"scenario {scenario.name} on {options.target_url}")
     target = get_target(options.target_url)
     secrets = SecretStore(run_dir / "secrets", console.redact)
-    for name, value in run_secrets(scenario).items():
+    generated = run_secrets(scenario)
+    for name, value in generated.items():
         secrets.put(name, value)
-    target.prepare(scenario, run_dir, secrets)
+    target.prepare(scenario, run_dir, secrets, options.tools)
     phases["validate"] = time.monotonic() - started
+
+    console.phase("static", "render each module's Helm values; check the charts' contracts")
+    mark = time.monotonic()
+    static = run_static_stage(scenario, generated)
+    result.checks = static.checks()
+    phases["static"] = time.monotonic() - mark
+    for failure in static.failures:
+        console.component(failure.module, "failed", str(failure))
+    if static.failures:
+        result.phases_s = {k: round(v, 2) for k, v in phases.items()}
+        result.exit_code = exit_code_for(result.checks, [])
+        return result
 
     memory = _PeakMemory(target)
     interrupted = False
@@ -158,7 +173,7 @@ def _provision_and_check(
         run_dir / "logs" / "checks.log", console, target.failure, options.checks_timeout_s,
     )
     phases["checks"] = time.monotonic() - mark
-    result.checks = checks_from_results(outcome.results, diagnostics="logs/")
+    result.checks += checks_from_results(outcome.results, diagnostics="logs/")
     for tool, components in outcome.results.get("versions", {}).items():
         result.versions.setdefault(tool, {}).update(components)
     if outcome.infrastructure_error:

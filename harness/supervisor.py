@@ -43,6 +43,21 @@ class _Executor(HTTPExecutor):
         return super().check_subprocess()
 
 
+class _ProbeExecutor(_Executor):
+    """The same, for a server with no HTTP health endpoint: ready when its probe says so."""
+
+    probe: Callable[[], bool]
+
+    def pre_start_check(self) -> bool:
+        return False  # the port was free when chosen; the probe may need the server itself
+
+    def after_start_check(self) -> bool:
+        try:
+            return self.probe()
+        except Exception:  # a refused connection or a server still starting: not ready yet
+            return False
+
+
 @dataclass
 class Running:
     """A started server."""
@@ -93,12 +108,15 @@ class Supervisor:
             if self._closing.is_set():
                 raise InterruptedRunError(f"{spec.name}: not started, the run is stopping")
             log_file = log_path.open("ab")
-            executor = _Executor(
-                spec.argv, url=spec.health_url, method="GET", timeout=spec.timeout_s,
-                envvars={**os.environ, **spec.env}, request_timeout=5, sleep=0.2,
-                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            # A probe-checked server still gets a (never requested) URL: HTTPExecutor wants one.
+            executor = (_ProbeExecutor if spec.ready_check else _Executor)(
+                spec.argv, url=spec.health_url or "http://127.0.0.1:1/", method="GET",
+                timeout=spec.timeout_s, envvars={**os.environ, **spec.env}, request_timeout=5,
+                sleep=0.2, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
             )
             executor.closing = self._closing
+            if isinstance(executor, _ProbeExecutor) and spec.ready_check is not None:
+                executor.probe = spec.ready_check
             running = Running(spec, executor, log_path, log_file)
             self._running.append(running)
         started = time.monotonic()
@@ -114,7 +132,7 @@ class Supervisor:
                 f"last lines of {log_path}:\n{log_tail(log_path)}"
             raise ProvisionError(msg) from exc
         except TimeoutExpired as exc:
-            msg = f"{spec.name} not ready after {spec.timeout_s:g}s ({spec.health_url}); " \
+            msg = f"{spec.name} not ready after {spec.timeout_s:g}s ({spec.readiness}); " \
                 f"last lines of {log_path}:\n{log_tail(log_path)}"
             raise WaitTimeoutError(msg) from exc
         running.ready_s = time.monotonic() - started

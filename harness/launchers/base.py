@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from harness.scenario import Scenario
     from harness.stack import ToolEntry
@@ -36,9 +36,21 @@ class ProcessSpec:
 
     name: str
     argv: list[str]
-    health_url: str
+    health_url: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float = 60.0
+    # For a server without an HTTP health endpoint (PostgreSQL, Redis): True once it serves.
+    ready_check: Callable[[], bool] | None = None
+
+    def __post_init__(self) -> None:
+        if bool(self.health_url) == (self.ready_check is not None):
+            msg = f"process {self.name!r}: give exactly one of health_url or ready_check"
+            raise ValueError(msg)
+
+    @property
+    def readiness(self) -> str:
+        """How readiness is judged, for messages: the health URL, or "its readiness probe"."""
+        return self.health_url or "its readiness probe"
 
 
 def free_port() -> int:
@@ -75,8 +87,13 @@ class Launcher(ABC):
     REQUIRES: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, context: LaunchContext) -> None:
+        # Nothing is created here: building launchers is part of validation, which starts
+        # nothing and writes nothing. The target creates `state_dir` before `processes()`.
         self.context = context
-        self.context.state_dir.mkdir(parents=True, exist_ok=True)
+
+    def requires(self) -> tuple[str, ...]:
+        """Launchers this one needs in its scenario: REQUIRES, or fewer when settings say so."""
+        return self.REQUIRES
 
     def bind(self, required: Mapping[str, Launcher]) -> None:  # noqa: B027 - optional hook
         """Called before anything starts with the launchers named in REQUIRES, so this one can

@@ -30,8 +30,12 @@ class Target(ABC):
         self.options = options
 
     def prepare(  # noqa: B027 - optional hook: targets that validate nothing need not override
-        self, scenario: Scenario, run_dir: Path, secrets: SecretStore) -> None:
+        self, scenario: Scenario, run_dir: Path, secrets: SecretStore,
+        tools: frozenset[str] | None = None,
+    ) -> None:
         """Validate everything the target needs from the scenario, starting nothing.
+
+        `tools`, when given, limits the run to those tools (and what they require).
 
         Raises:
             BadInputError: a setting the target needs is missing or wrong.

@@ -42,7 +42,8 @@ class LocalTarget(Target):
         self.supervisor: Supervisor | None = None
         self.state_dir: Path | None = None
 
-    def prepare(self, scenario: Scenario, run_dir: Path, secrets: SecretStore) -> None:
+    def prepare(self, scenario: Scenario, run_dir: Path, secrets: SecretStore,
+                tools: frozenset[str] | None = None) -> None:
         """Build the launchers of the enabled tools and of the services they require."""
         state_dir = self.state_dir = run_dir / "state"
 
@@ -52,19 +53,21 @@ class LocalTarget(Target):
             context = LaunchContext(scenario=scenario, state_dir=state_dir / name,
                                     default_timeout_s=self.default_timeout_s, secrets=secrets)
             launcher = get_launcher_class(name)(context)
-            for required in launcher.REQUIRES:
+            for required in launcher.requires():
                 add(required)
             self.launchers[name] = launcher
 
         for tool in TOOLS:
-            if not scenario.enabled(tool):
+            if tools is not None and tool not in tools:
+                self.skipped[tool] = f"{tool} was not selected (--tools)"
+            elif not scenario.enabled(tool):
                 self.skipped[tool] = f"{tool} is disabled in scenario {scenario.name!r}"
             elif tool not in LAUNCHERS:
                 self.skipped[tool] = f"the local target has no launcher for {tool} yet"
             else:
                 add(tool)
         for launcher in self.launchers.values():
-            launcher.bind({name: self.launchers[name] for name in launcher.REQUIRES})
+            launcher.bind({name: self.launchers[name] for name in launcher.requires()})
 
     def up(self, scenario: Scenario, run_dir: Path, progress: Progress) -> Stack:
         """Start all tools side by side (each after its requirements); return the Stack."""
@@ -76,7 +79,7 @@ class LocalTarget(Target):
         futures: dict[str, concurrent.futures.Future[None]] = {}
         try:
             for name, launcher in self.launchers.items():  # requirements come first
-                needs = [futures[r] for r in launcher.REQUIRES]
+                needs = [futures[r] for r in launcher.requires()]
                 futures[name] = pool.submit(self._start_tool, launcher, needs, pool, progress)
             pending = set(futures.values())
             while pending:
@@ -102,6 +105,7 @@ class LocalTarget(Target):
                     pool: concurrent.futures.ThreadPoolExecutor, progress: Progress) -> None:
         for future in needs:
             future.result()
+        launcher.context.state_dir.mkdir(parents=True, exist_ok=True)
         for stage in launcher.processes():
             specs = [stage] if isinstance(stage, ProcessSpec) else list(stage)
             if len(specs) == 1:

@@ -1,0 +1,67 @@
+"""The static stage of a run: render every module's Helm values and check the charts' contracts.
+
+Runs before anything is provisioned: a bad tfvars value is bad input (exit 2); values that
+break a chart's contract are a module defect, reported as failed checks (exit 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from harness.errors import BadInputError, ModuleDefectError
+from harness.report.model import CheckResult
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from harness.scenario import Scenario
+    from harness.static.contract import Verdict
+    from harness.static.render import Rendered
+
+
+@dataclass(frozen=True)
+class StaticResult:
+    """What the static stage found: the rendered values and one verdict per contract check."""
+
+    rendered: Rendered
+    verdicts: list[Verdict]
+
+    @property
+    def failures(self) -> list[Verdict]:
+        """The verdicts that failed."""
+        return [v for v in self.verdicts if not v.passed]
+
+    def checks(self) -> list[CheckResult]:
+        """One check result per release: `<module>.values-contract.<release>`."""
+        results: dict[str, CheckResult] = {}
+        for verdict in self.verdicts:
+            ident = f"{verdict.module}.values-contract.{verdict.release}"
+            result = results.setdefault(ident, CheckResult(
+                id=ident, tool=verdict.module, status="pass",
+                message=f"{verdict.chart} {verdict.chart_version}"))
+            if not verdict.passed:
+                problems = [] if result.status == "pass" else [result.message]
+                result.status = "fail"
+                result.message = "; ".join([*problems, str(verdict)])
+        return sorted(results.values(), key=lambda c: c.id)
+
+
+def run_static_stage(scenario: Scenario, secrets: Mapping[str, str]) -> StaticResult:
+    """Render the scenario's values with Terraform and check each release's chart contract.
+
+    Raises:
+        BadInputError: Terraform rejected a tfvars value; names the file and variable.
+        ModuleDefectError: the modules could not be rendered at all.
+    """
+    from harness.static.contract import check_contracts  # noqa: PLC0415 - loads Terraform
+    from harness.static.render import InvalidTfvarsError, RenderError, render_scenario  # noqa: PLC0415
+
+    try:
+        rendered = render_scenario(dict(scenario.tfvars), secrets=dict(secrets))
+    except InvalidTfvarsError as exc:
+        msg = f"{scenario.path}: field 'tfvars.{exc.variable}': {exc.detail}"
+        raise BadInputError(msg) from exc
+    except RenderError as exc:
+        raise ModuleDefectError(f"terraform/: cannot render the modules' values: {exc}") from exc
+    return StaticResult(rendered, check_contracts(rendered))

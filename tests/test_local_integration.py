@@ -1,0 +1,95 @@
+"""The real local target end to end: MLflow and Dask run, checks pass, nothing is left behind."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from typing import TYPE_CHECKING
+
+import psutil
+import pytest
+
+from tests.conftest import CLI
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.integration
+
+MLFLOW_CHECKS = {"mlflow.health", "mlflow.experiment", "mlflow.log-run",
+                 "mlflow.artifact-roundtrip", "mlflow.model-registry", "mlflow.search-runs"}
+DASK_CHECKS = {"dask.connect", "dask.worker-count", "dask.worker-environment", "dask.array",
+               "dask.dataframe", "dask.versions"}
+
+
+def leftovers(marker: Path) -> list[str]:
+    """Processes whose command line mentions the run's directory."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if str(marker) in cmdline and "pytest" not in cmdline.split(" ")[0:3]:
+            found.append(cmdline[:200])
+    return found
+
+
+def test_defaults_run_with_mlflow_and_dask(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    result = subprocess.run(
+        [*CLI, "run", "--scenario", "defaults", "--tools", "mlflow,dask", "--reports-dir",
+         str(reports), "--run-id", "it"], capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = reports / "it"
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    run = report["runs"][0]
+    statuses = {c["id"]: c["status"] for c in run["checks"]}
+    assert {i: statuses.get(i) for i in MLFLOW_CHECKS | DASK_CHECKS} == \
+        dict.fromkeys(MLFLOW_CHECKS | DASK_CHECKS, "pass")
+    assert run["versions"]["mlflow"]["server"] == run["versions"]["mlflow"]["client"]
+    assert run["versions"]["dask"]["scheduler"] == run["versions"]["dask"]["client"]
+    assert set(run["phases_s"]) == {"validate", "static", "provision", "checks", "teardown"}
+    assert statuses["mlflow.values-contract.mlflow"] == "pass"
+    assert set(run["ready_s"]) == {"mlflow", "dask-scheduler", "dask-worker-0", "dask-worker-1",
+                                   "dask-worker-2"}
+    assert run["peak_rss_mb"] > 100
+    for name in ("junit.xml", "report.md", "report.html", "stack.json", "logs/mlflow.log",
+                 "logs/dask-scheduler.log", "logs/checks.log"):
+        assert (run_dir / name).is_file(), name
+    stack = json.loads((run_dir / "stack.json").read_text(encoding="utf-8"))
+    assert stack["tools"]["dask"]["expect"]["workers"] == 3
+    assert "jupyterhub" in stack["skip"]
+    assert not (run_dir / "secrets").exists(), "run secrets are removed at teardown"
+    assert not (run_dir / "state").exists()
+    assert not leftovers(run_dir)
+    assert "| `mlflow.log-run` | ✅ pass |" in (run_dir / "report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("wait_for", "sig"), [
+    ("mlflow: starting", signal.SIGINT),       # during provisioning
+    ("▶ checks", signal.SIGTERM),              # during the checks
+])
+def test_interrupted_run_leaves_nothing_running(
+    tmp_path: Path, wait_for: str, sig: signal.Signals
+) -> None:
+    reports = tmp_path / "reports"
+    process = subprocess.Popen(
+        [*CLI, "run", "--tools", "mlflow,dask", "--reports-dir", str(reports), "--run-id", "cut"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if wait_for in line:
+            break
+    else:
+        pytest.fail(f"never saw {wait_for!r}: {''.join(seen)[-2000:]}")
+    time.sleep(1.0)
+    process.send_signal(sig)
+    rest = process.stderr.read()
+    assert process.wait(timeout=120) == 3, rest[-2000:]
+    assert "interrupted" in rest
+    deadline = time.monotonic() + 10
+    while leftovers(reports / "cut") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not leftovers(reports / "cut")

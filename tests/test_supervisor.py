@@ -1,0 +1,107 @@
+"""The supervisor: readiness, early exits quoted from the log, deaths noticed, nothing left over."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.errors import InterruptedRunError, ProvisionError, WaitTimeoutError
+from harness.launchers.base import ProcessSpec, free_port
+from harness.supervisor import Supervisor, stop_recorded
+
+FAKE = str(Path(__file__).parent / "helpers" / "fake_server.py")
+
+
+def spec(name: str, *args: str, port: int | None = None, timeout_s: float = 20) -> ProcessSpec:
+    port = port or free_port()
+    return ProcessSpec(name=name, argv=[sys.executable, *args], timeout_s=timeout_s,
+                       health_url=f"http://127.0.0.1:{port}/health")
+
+
+def server(name: str, children: int = 0) -> ProcessSpec:
+    port = free_port()
+    return spec(name, FAKE, str(port), str(children), port=port)
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    parent = psutil.Process(pid)
+    return [parent, *parent.children(recursive=True)]
+
+
+@pytest.fixture
+def supervisor(tmp_path: Path):  # type: ignore[no-untyped-def]
+    deaths: list[str] = []
+    instance = Supervisor(tmp_path / "logs", tmp_path / "pids.json", on_death=deaths.append)
+    instance.deaths = deaths  # type: ignore[attr-defined]
+    yield instance
+    instance.stop_all()
+
+
+def test_ready_then_stopped_with_children(supervisor: Supervisor, tmp_path: Path) -> None:
+    running = supervisor.start(server("web", children=2))
+    assert running.executor.process is not None
+    processes = tree(running.executor.process.pid)
+    assert len(processes) == 3
+    assert "serving on" in (tmp_path / "logs" / "web.log").read_text(encoding="utf-8")
+    assert (tmp_path / "pids.json").is_file()
+    supervisor.stop_all()
+    gone, alive = psutil.wait_procs(processes, timeout=5)
+    assert not alive, f"left running: {alive}"
+    assert not (tmp_path / "pids.json").exists()
+
+
+def test_early_exit_quotes_the_log(supervisor: Supervisor) -> None:
+    crash = spec("crashy", "-c", "import sys; print('config: no such database'); sys.exit(3)")
+    with pytest.raises(ProvisionError) as caught:
+        supervisor.start(crash)
+    message = str(caught.value)
+    assert message.startswith("crashy exited with code 3 before it was ready")
+    assert "config: no such database" in message
+
+
+def test_clean_exit_before_ready_is_a_failure_too(supervisor: Supervisor) -> None:
+    with pytest.raises(ProvisionError, match="quitter exited with code 0"):
+        supervisor.start(spec("quitter", "-c", "print('bye')"))
+
+
+def test_not_ready_in_time(supervisor: Supervisor) -> None:
+    sleeper = spec("sleepy", "-c", "import time; print('waiting'); time.sleep(60)", timeout_s=1.5)
+    started = time.monotonic()
+    with pytest.raises(WaitTimeoutError, match=r"sleepy not ready after 1.5s"):
+        supervisor.start(sleeper)
+    assert time.monotonic() - started < 10
+
+
+def test_death_after_ready_is_reported_within_seconds(supervisor: Supervisor) -> None:
+    running = supervisor.start(server("victim"))
+    supervisor.watch(interval_s=0.2)
+    assert running.executor.process is not None
+    os.kill(running.executor.process.pid, 9)
+    deadline = time.monotonic() + 5
+    while supervisor.failure is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert supervisor.failure is not None
+    assert supervisor.failure.startswith("victim died (exit code -9)")
+    assert supervisor.deaths == [supervisor.failure]  # type: ignore[attr-defined]
+
+
+def test_no_start_after_shutdown(supervisor: Supervisor) -> None:
+    supervisor.stop_all()
+    with pytest.raises(InterruptedRunError):
+        supervisor.start(server("late"))
+
+
+def test_stop_recorded_stops_a_kept_stack(tmp_path: Path) -> None:
+    kept = Supervisor(tmp_path / "logs", tmp_path / "pids.json", on_death=lambda _: None)
+    running = kept.start(server("kept", children=1))
+    assert running.executor.process is not None
+    processes = tree(running.executor.process.pid)
+    assert stop_recorded(tmp_path / "pids.json") == ["kept"]
+    gone, alive = psutil.wait_procs(processes, timeout=5)
+    assert not alive
+    kept.stop_all()
