@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -199,11 +200,8 @@ def down(run_dir: Path) -> None:
     from harness.supervisor import stop_recorded  # noqa: PLC0415
 
     stopped = stop_recorded(run_dir / "pids.json")
-    secrets = run_dir / "secrets"
-    if secrets.is_dir():
-        for path in secrets.iterdir():
-            path.unlink()
-        secrets.rmdir()
+    for private in ("secrets", "state"):  # as teardown would have removed them
+        shutil.rmtree(run_dir / private, ignore_errors=True)
     click.echo(f"stopped {len(stopped)} processes: {', '.join(stopped) or 'none were running'}")
 
 

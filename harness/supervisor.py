@@ -6,6 +6,7 @@ process that carries the executor's marker); this module adds logs, death watch 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import psutil
 from mirakuru import HTTPExecutor
+from mirakuru.base import cleanup_subprocesses
 from mirakuru.exceptions import ExecutorError, ProcessExitedWithError, TimeoutExpired
 
 from harness.errors import InterruptedRunError, ProvisionError, WaitTimeoutError
@@ -177,6 +179,15 @@ class Supervisor:
             self._running.clear()
         self.pid_file.unlink(missing_ok=True)
         return problems
+
+    def detach(self) -> None:
+        """Stop watching and let every server outlive this process (`--keep`)."""
+        self._closing.set()
+        # mirakuru kills, at interpreter exit, every process it started, and an executor kills
+        # its process when garbage-collected: forget them (pids.json still knows them).
+        atexit.unregister(cleanup_subprocesses)
+        for running in self._running:
+            running.executor.process = None
 
     @property
     def running(self) -> list[Running]:

@@ -93,3 +93,37 @@ def test_interrupted_run_leaves_nothing_running(
     while leftovers(reports / "cut") and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not leftovers(reports / "cut")
+
+
+def test_keep_then_check_then_down(tmp_path: Path) -> None:
+    """`run --keep` leaves a stack that `check --stack` can test again and `down` stops."""
+    reports = tmp_path / "reports"
+    kept = subprocess.run(
+        [*CLI, "run", "--tools", "dask", "--keep", "--reports-dir", str(reports),
+         "--run-id", "kept"], capture_output=True, text=True, timeout=300, check=False)
+    run_dir = reports / "kept"
+    try:
+        assert kept.returncode == 0, kept.stderr[-3000:]
+        assert f"mlops-conformance down {run_dir}" in kept.stdout
+        assert "dask scheduler: tcp://127.0.0.1:" in kept.stdout
+        assert leftovers(run_dir), "the kept stack must still run"
+        again = subprocess.run(
+            [*CLI, "check", "--stack", str(run_dir / "stack.json"), "--reports-dir",
+             str(reports), "-m", "dask"], capture_output=True, text=True, timeout=300,
+            check=False)
+        assert again.returncode == 0, again.stderr[-3000:]
+        (checked,) = [p for p in reports.iterdir() if p.name.endswith("-check") or "check" in
+                      p.name]
+        report = json.loads((checked / "report.json").read_text(encoding="utf-8"))
+        statuses = {c["id"]: c["status"] for c in report["runs"][0]["checks"]}
+        assert statuses == dict.fromkeys(DASK_CHECKS, "pass")
+    finally:
+        stopped = subprocess.run([*CLI, "down", str(run_dir)], capture_output=True, text=True,
+                                 timeout=60, check=False)
+    assert stopped.returncode == 0, stopped.stderr
+    assert "stopped 4 processes" in stopped.stdout
+    deadline = time.monotonic() + 10
+    while leftovers(run_dir) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not leftovers(run_dir)
+    assert not (run_dir / "secrets").exists()

@@ -59,6 +59,9 @@ class Target(ABC):
         """A component that died after it was ready, if any (checked during the checks)."""
         return None
 
+    def detach(self) -> None:  # noqa: B027 - optional hook
+        """Let what `up` started outlive this process (`--keep`)."""
+
     def rss_bytes(self) -> int:
         """Resident memory of everything the target runs on this machine (0 if remote)."""
         return 0
@@ -66,6 +69,10 @@ class Target(ABC):
     def ready_times_s(self) -> dict[str, float]:
         """Seconds each component took from start to ready."""
         return {}
+
+    def findings(self) -> list[str]:
+        """Insecure defaults in effect in what was provisioned (listed by the report)."""
+        return []
 
     def keep_instructions(self, run_dir: Path) -> str:
         """How the user stops a stack that `--keep` left running."""

@@ -3,27 +3,44 @@
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
 
 from harness.errors import BadInputError, ProvisionError
 from harness.launchers import LAUNCHERS, get_launcher_class
-from harness.launchers.base import LaunchContext, Launcher, ProcessSpec
+from harness.launchers.base import LaunchContext, Launcher, ProcessSpec, PythonEnv
 from harness.scenario import TOOLS
 from harness.stack import Stack
 from harness.supervisor import Supervisor
 from harness.targets.base import Target
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from harness.scenario import Scenario
     from harness.secrets import SecretStore
     from harness.targets.base import Progress
 
 _POLL_S = 0.2  # how often the main thread wakes up, so Ctrl-C and SIGTERM act at once
+
+
+def python_env(scenario: Scenario, tool: str) -> PythonEnv:
+    """The interpreter a tool's servers run from: `local.python.<tool>`, else the harness's.
+
+    Raises:
+        BadInputError: the configured interpreter does not exist.
+    """
+    configured = scenario.local.python.get(tool)
+    if configured is None:
+        return PythonEnv()
+    path = Path(configured).expanduser()
+    if not os.access(path, os.X_OK) or path.is_dir():
+        msg = (f"{scenario.path}: field 'local.python.{tool}': {configured!r} is not an "
+               "executable Python interpreter; give the path of one, or remove the entry")
+        raise BadInputError(msg)
+    return PythonEnv(path)
 
 
 class LocalTarget(Target):
@@ -51,6 +68,7 @@ class LocalTarget(Target):
             if name in self.launchers:
                 return
             context = LaunchContext(scenario=scenario, state_dir=state_dir / name,
+                                    python=python_env(scenario, name),
                                     default_timeout_s=self.default_timeout_s, secrets=secrets)
             launcher = get_launcher_class(name)(context)
             for required in launcher.requires():
@@ -121,6 +139,10 @@ class LocalTarget(Target):
         running = self.supervisor.start(spec)
         progress.component(spec.name, "ready", f"{running.ready_s:.1f}s")
 
+    def findings(self) -> list[str]:
+        """Each launcher's insecure defaults in effect."""
+        return [line for launcher in self.launchers.values() for line in launcher.findings()]
+
     def ready_times_s(self) -> dict[str, float]:
         """Seconds each server took from start to healthy."""
         if self.supervisor is None:
@@ -143,6 +165,11 @@ class LocalTarget(Target):
             except psutil.Error:
                 continue
         return total
+
+    def detach(self) -> None:
+        """Let the servers outlive the harness; `mlops-conformance down` stops them later."""
+        if self.supervisor is not None:
+            self.supervisor.detach()
 
     def failure(self) -> str | None:
         """A server that died after it was ready, if any."""
