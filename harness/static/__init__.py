@@ -1,0 +1,1 @@
+"""Offline checks of the Terraform modules: rendered Helm values and their chart contracts."""

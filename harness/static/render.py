@@ -1,0 +1,242 @@
+"""Render each Terraform module's Helm values for a scenario, offline, with Terraform itself.
+
+The provider-free values submodules (`terraform/modules/<tool>/values`) are applied in a
+temporary root that declares the root module's own `variables.tf`, so the scenario's
+tfvars meet exactly the types, defaults and validations users meet.
+
+Public API:
+    render_scenario(tfvars, *, secrets) -> Rendered
+    Rendered.releases: tuple of Release(module, name, chart, version, repository, values)
+    Rendered.values:   {module: {release: values}}
+    Rendered.masked(): the same with every secret string replaced by `(sensitive)`
+    InvalidTfvarsError: Terraform rejected an input value (bad input, CLI exit 2)
+    RenderError: anything else went wrong rendering (a module defect)
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.static.modules import (
+    ModuleVariable,
+    read_variables,
+    root_variable_name,
+    terraform_root,
+    tool_names,
+)
+from harness.targets._terraform import Terraform, TerraformError
+
+MASK = "(sensitive)"
+_VAR_IN_DIAG = re.compile(r"\bvar\.(\w+)")
+_RULE_AT = re.compile(r"validation rule at variables\.tf:(\d+)")
+_INPUT_ERRORS = (
+    "Invalid value for variable",
+    "Invalid value for input variable",
+    "precondition failed",
+    "No value for required variable",
+)
+
+
+class RenderError(RuntimeError):
+    """Terraform could not render the modules' values (a defect in the modules)."""
+
+
+class InvalidTfvarsError(RenderError):
+    """A tfvars value was rejected by a variable's type or validation (bad input)."""
+
+    def __init__(self, variable: str, detail: str) -> None:
+        self.variable = variable
+        self.detail = detail
+        super().__init__(f"invalid value for {variable}: {detail}")
+
+
+@dataclass(frozen=True)
+class Release:
+    """One Helm release a module would install, with the values Terraform rendered."""
+
+    module: str
+    name: str
+    chart: str
+    version: str
+    repository: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Every release of every enabled module for one scenario."""
+
+    releases: tuple[Release, ...]
+    secret_strings: frozenset[str] = field(default=frozenset(), repr=False)
+
+    @property
+    def values(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Return `{module: {release: values}}`."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for release in self.releases:
+            out.setdefault(release.module, {})[release.name] = release.values
+        return out
+
+    def masked(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Return `values` with every secret string replaced by `(sensitive)`."""
+        masked: dict[str, dict[str, dict[str, Any]]] = mask_secrets(
+            self.values, self.secret_strings
+        )
+        return masked
+
+
+def mask_secrets(data: Any, secrets: frozenset[str] | set[str]) -> Any:
+    """Return a copy of `data` where every string containing a secret is masked.
+
+    >>> mask_secrets({"a": "pw", "b": ["x", "pw!"]}, {"pw"})
+    {'a': '(sensitive)', 'b': ['x', '(sensitive)']}
+    """
+    if isinstance(data, dict):
+        return {key: mask_secrets(value, secrets) for key, value in data.items()}
+    if isinstance(data, list):
+        return [mask_secrets(item, secrets) for item in data]
+    if isinstance(data, str) and any(secret and secret in data for secret in secrets):
+        return MASK
+    return data
+
+
+def render_scenario(
+    tfvars: dict[str, Any],
+    *,
+    secrets: dict[str, str],
+    terraform_dir: Path | None = None,
+) -> Rendered:
+    """Render the Helm values of every enabled module for a scenario's root tfvars.
+
+    Args:
+        tfvars: root-module variable values from the scenario (without secrets).
+        secrets: the run's generated secrets (e.g. `jhub_proxy_secret_token`).
+        terraform_dir: the root module; defaults to the repository's `terraform/`.
+
+    Returns:
+        The rendered releases; `masked()` gives them fit for printing.
+
+    Raises:
+        InvalidTfvarsError: an unknown variable, or a value Terraform rejects.
+        RenderError: Terraform failed for another reason.
+
+    """
+    root = terraform_dir or terraform_root()
+    variables = read_variables(root / "variables.tf")
+    inputs = {**tfvars, **secrets}
+    _check_names(inputs, variables)
+    hidden = frozenset(
+        s
+        for s in {str(v) for v in secrets.values()}
+        | {str(inputs.get(v.name, v.default)) for v in variables.values() if v.sensitive}
+        if s
+    )
+    with tempfile.TemporaryDirectory(prefix="mlops-render-") as tmp:
+        work = Path(tmp)
+        (work / "variables.tf").write_text((root / "variables.tf").read_text())
+        (work / "render.tf").write_text(_render_config(root))
+        (work / "scenario.auto.tfvars.json").write_text(json.dumps(inputs, indent=1))
+        terraform = Terraform(work)
+        try:
+            terraform.init()
+            terraform.apply()
+            outputs = terraform.output_json()
+        except TerraformError as exc:
+            raise _classify(exc, root / "variables.tf", hidden) from None
+    return Rendered(_releases(outputs), hidden)
+
+
+def _check_names(inputs: dict[str, Any], variables: dict[str, ModuleVariable]) -> None:
+    for name in inputs:
+        if name not in variables:
+            close = difflib.get_close_matches(name, variables, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise InvalidTfvarsError(name, f"no such variable in terraform/variables.tf{hint}")
+
+
+def _render_config(root: Path) -> str:
+    blocks = []
+    for tool in tool_names(root):
+        values_dir = (root / "modules" / tool / "values").resolve()
+        names = read_variables(values_dir / "variables.tf")
+        args = "\n".join(f"  {n} = var.{root_variable_name(tool, n)}" for n in names)
+        blocks.append(
+            f'module "{tool}" {{\n  source = "{values_dir.as_posix()}"\n'
+            f"  count  = var.enable_{tool} ? 1 : 0\n{args}\n}}\n\n"
+            f'output "{tool}" {{\n  sensitive = true\n'
+            f"  value = try({{ releases = module.{tool}[0].releases,"
+            f" values = module.{tool}[0].values }}, null)\n}}\n"
+        )
+    return "\n".join(blocks)
+
+
+def _releases(outputs: dict[str, Any]) -> tuple[Release, ...]:
+    releases = []
+    for module, rendered in sorted(outputs.items()):
+        if rendered is None:
+            continue
+        for name, meta in sorted(rendered["releases"].items()):
+            releases.append(
+                Release(
+                    module=module,
+                    name=name,
+                    chart=meta["chart"],
+                    version=meta["version"],
+                    repository=meta["repository"],
+                    values=rendered["values"][name],
+                )
+            )
+    return tuple(releases)
+
+
+def _classify(exc: TerraformError, variables_tf: Path, hidden: frozenset[str]) -> RenderError:
+    # Terraform echoes tfvars lines in its diagnostics: mask secrets before reporting.
+    text = _scrub(exc.stderr, hidden)
+    if any(marker in text for marker in _INPUT_ERRORS):
+        return InvalidTfvarsError(_culprit(text, variables_tf), _explanation(text))
+    summary = _scrub(str(exc), hidden)
+    return RenderError(f"terraform could not render the modules' values: {summary}")
+
+
+def _scrub(text: str, hidden: frozenset[str]) -> str:
+    for secret in sorted(hidden, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def _culprit(text: str, variables_tf: Path) -> str:
+    rule = _RULE_AT.search(text)
+    if rule:
+        # The validation rule's line lies inside the variable block that declares it.
+        line = int(rule.group(1))
+        starts = [
+            (number, found.group(1))
+            for number, source in enumerate(variables_tf.read_text().splitlines(), 1)
+            if (found := re.match(r'^variable "(\w+)"', source))
+        ]
+        before = [name for number, name in starts if number <= line]
+        if before:
+            return before[-1]
+    found = _VAR_IN_DIAG.search(text)
+    return found.group(1) if found else "(a module input)"
+
+
+def _explanation(stderr: str) -> str:
+    # Terraform's message follows the source excerpt; keep its prose lines only.
+    lines = [line.strip(" │╷╵") for line in stderr.splitlines()]
+    prose = [
+        line.strip()
+        for line in lines
+        if line.strip()
+        and not line.strip().startswith(("on ", "├", "Error:", "This was checked"))
+        and not re.match(r"^\d+:", line.strip())
+        and not line.strip().startswith("var.")
+        and "There are some problems with the CLI configuration" not in line
+    ]
+    return " ".join(prose) or stderr.strip()

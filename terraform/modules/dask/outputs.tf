@@ -1,0 +1,22 @@
+output "releases" {
+  description = "Name, namespace, chart, version and status of each Helm release; empty when not created."
+  value = {
+    for name, release in helm_release.this : name => {
+      name      = release.name
+      namespace = release.namespace
+      chart     = release.chart
+      version   = release.version
+      status    = release.status
+    }
+  }
+}
+
+output "endpoint" {
+  description = "How a client reaches the Dask scheduler in the cluster: service, namespace, port, and the secrets holding credentials."
+  value = var.create ? {
+    service      = "dask-scheduler"
+    namespace    = var.namespace
+    port         = 8786
+    secret_names = []
+  } : null
+}

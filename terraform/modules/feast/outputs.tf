@@ -1,0 +1,22 @@
+output "releases" {
+  description = "Name, namespace, chart, version and status of each Helm release; empty when not created."
+  value = {
+    for name, release in helm_release.this : name => {
+      name      = release.name
+      namespace = release.namespace
+      chart     = release.chart
+      version   = release.version
+      status    = release.status
+    }
+  }
+}
+
+output "endpoint" {
+  description = "How a client reaches the Feast online feature server in the cluster: service, namespace, port, and the secrets holding credentials."
+  value = var.create ? {
+    service      = "feast-feature-server"
+    namespace    = var.namespace
+    port         = 80
+    secret_names = compact([var.feast_posgresql_enabled ? "feast-postgresql" : "", var.feast_redis_enabled && var.feast_redis_use_password ? "feast-redis" : ""])
+  } : null
+}

@@ -1,0 +1,22 @@
+output "releases" {
+  description = "Name, namespace, chart, version and status of each Helm release; empty when not created."
+  value = {
+    for name, release in helm_release.this : name => {
+      name      = release.name
+      namespace = release.namespace
+      chart     = release.chart
+      version   = release.version
+      status    = release.status
+    }
+  }
+}
+
+output "endpoint" {
+  description = "The Seldon Core operator's webhook service: service, namespace, port, and the secrets holding credentials."
+  value = var.create ? {
+    service      = "seldon-webhook-service"
+    namespace    = var.namespace
+    port         = 443
+    secret_names = ["seldon-webhook-server-cert"]
+  } : null
+}

@@ -1,0 +1,1 @@
+"""A test provider serving the real helm and kubernetes provider schemas to Terraform."""
