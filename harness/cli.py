@@ -10,7 +10,7 @@ import click
 
 from harness import __version__, config
 from harness.console import RunConsole
-from harness.errors import ExitCode, HarnessError
+from harness.errors import BadInputError, ExitCode, HarnessError
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -22,7 +22,7 @@ def cli() -> None:
 
 
 def _tool_list(value: str | None) -> frozenset[str] | None:
-    from harness.scenario import TOOLS  # noqa: PLC0415
+    from harness.scenario import TOOLS
 
     if not value:
         return None
@@ -55,9 +55,13 @@ _reruns_option = click.option(
 
 
 @cli.command()
-@click.option("--scenario", "scenario_name", default=config.DEFAULT_SCENARIO,
-              envvar=config.ENV_SCENARIO, show_default=True,
-              help=f"Scenario name in scenarios/ or a YAML file (env {config.ENV_SCENARIO}).")
+@click.option("--scenario", "scenario_names", multiple=True, envvar=config.ENV_SCENARIO,
+              default=[config.DEFAULT_SCENARIO], show_default=True,
+              help="Scenario name in scenarios/, a YAML file, or `all`; repeat for several "
+                   f"(env {config.ENV_SCENARIO}, space-separated).")
+@click.option("--parallel", type=click.IntRange(1, 8), default=config.DEFAULT_PARALLEL,
+              envvar=config.ENV_PARALLEL, show_default=True,
+              help="With several scenarios: how many run side by side.")
 @click.option("--target", "target_url", default=config.DEFAULT_TARGET, envvar=config.ENV_TARGET,
               show_default=True, help=f"Where to provision (env {config.ENV_TARGET}).")
 @_reports_option
@@ -69,22 +73,33 @@ _reruns_option = click.option(
 @click.option("--tools", callback=lambda _c, _p, v: _tool_list(v), metavar="TOOL,...",
               help="Provision and check only these tools (and what they require).")
 def run(
-    scenario_name: str, target_url: str, reports_dir: Path, keep: bool,
+    scenario_names: tuple[str, ...], parallel: int, target_url: str, reports_dir: Path, keep: bool,
         markers: str | None, keyword: str | None, reruns: int, run_id: str | None,
     tools: frozenset[str] | None,
 ) -> None:
     """Provision a scenario, run the checks against it, tear it down, write the report."""
-    from harness.report.model import Report  # noqa: PLC0415 - keep `--help` fast
-    from harness.report.render import write_all  # noqa: PLC0415
-    from harness.run import RunOptions, new_run_id, run_scenario  # noqa: PLC0415
-    from harness.scenario import load_scenario  # noqa: PLC0415
-    from harness.targets import parse_target_url  # noqa: PLC0415
+    from harness.report.model import Report
+    from harness.report.render import write_all
+    from harness.run import RunOptions, new_run_id, run_scenario
+    from harness.scenario import load_scenario
+    from harness.scenario import scenario_names as known
+    from harness.targets import parse_target_url
 
-    scenario = load_scenario(scenario_name)
+    names = [n for name in scenario_names for n in (known() if name == "all" else name.split())]
+    loaded = [load_scenario(name) for name in dict.fromkeys(names)]  # all valid, or exit 2
     parse_target_url(target_url)
+    console = RunConsole()
+    if len(loaded) > 1:
+        if keep:
+            raise BadInputError("--keep: give one --scenario; a kept stack is one scenario's")
+        _run_matrix(list(dict.fromkeys(names)), run_id or new_run_id("matrix"), reports_dir,
+                    parallel, console, [
+                        "--target", target_url, "--reruns", str(reruns),
+                        *(["--tools", ",".join(sorted(tools))] if tools else []),
+                        *_selection(markers, keyword)])
+    scenario = loaded[0]
     run_id = run_id or new_run_id(scenario.name)
     run_dir = reports_dir / run_id
-    console = RunConsole()
     options = RunOptions(target_url=target_url, reports_dir=reports_dir, keep=keep,
                          reruns=reruns, pytest_args=_selection(markers, keyword), tools=tools)
     result = run_scenario(scenario, options, run_dir, console)
@@ -94,6 +109,20 @@ def run(
     _summarise(console, report, paths)
     if keep and result.exit_code != ExitCode.INFRASTRUCTURE:
         _print_kept(run_dir)
+    sys.exit(report.exit_code)
+
+
+def _run_matrix(names: list[str], run_id: str, reports_dir: Path, parallel: int,
+                console: RunConsole, child_args: list[str]) -> None:
+    from harness.matrix import run_matrix
+    from harness.report.render import write_all
+
+    run_dir = reports_dir / run_id
+    console.phase("matrix", f"{len(names)} scenarios, {parallel} at a time: {', '.join(names)}")
+    report = run_matrix(names, child_args, run_dir, console, parallel, __version__)
+    console.phase("report", str(run_dir))
+    paths = write_all(report, run_dir)
+    _summarise(console, report, paths)
     sys.exit(report.exit_code)
 
 
@@ -108,11 +137,11 @@ def run(
 def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str | None,
           reruns: int) -> None:
     """Run the checks against an already running deployment: no provisioning, no teardown."""
-    from harness.checks_runner import pytest_argv, run_checks  # noqa: PLC0415
-    from harness.report.model import Report, ScenarioRun, checks_from_results, exit_code_for  # noqa: PLC0415
-    from harness.report.render import write_all  # noqa: PLC0415
-    from harness.run import new_run_id  # noqa: PLC0415
-    from harness.stack import Stack  # noqa: PLC0415
+    from harness.checks_runner import pytest_argv, run_checks
+    from harness.report.model import Report, ScenarioRun, checks_from_results, exit_code_for
+    from harness.report.render import write_all
+    from harness.run import new_run_id
+    from harness.stack import Stack
 
     stack = Stack.load(stack_file)
     run_id = new_run_id(f"{stack.scenario}-check")
@@ -146,11 +175,11 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
 @click.option("--module", "modules", multiple=True, help="Print only these modules' values.")
 def render(scenario_name: str, modules: tuple[str, ...]) -> None:
     """Print each module's rendered Helm values (secrets masked) and the contract verdicts."""
-    import yaml  # noqa: PLC0415
+    import yaml
 
-    from harness.scenario import load_scenario  # noqa: PLC0415
-    from harness.secrets import run_secrets  # noqa: PLC0415
-    from harness.static_stage import run_static_stage  # noqa: PLC0415
+    from harness.scenario import load_scenario
+    from harness.secrets import run_secrets
+    from harness.static_stage import run_static_stage
 
     scenario = load_scenario(scenario_name)
     result = run_static_stage(scenario, run_secrets(scenario))
@@ -167,10 +196,14 @@ def render(scenario_name: str, modules: tuple[str, ...]) -> None:
 
 
 @cli.command()
-def scenarios() -> None:
+@click.option("--markdown", is_flag=True, help="Print README's table of what each one covers.")
+def scenarios(markdown: bool) -> None:
     """List the scenarios with their descriptions."""
-    from harness.scenario import load_scenario, scenario_names  # noqa: PLC0415
+    from harness.scenario import load_scenario, scenario_names, scenarios_table
 
+    if markdown:
+        click.echo(scenarios_table())
+        return
     for name in scenario_names():
         description = load_scenario(name).description.strip().splitlines()[0]
         click.echo(f"{name:<20} {description}")
@@ -183,8 +216,8 @@ def scenarios() -> None:
               help="Directory for the merged report.json, junit.xml, report.md, report.html.")
 def report(reports: tuple[Path, ...], out_dir: Path) -> None:
     """Re-render one saved report.json, or merge several into one matrix."""
-    from harness.report.model import Report  # noqa: PLC0415
-    from harness.report.render import write_all  # noqa: PLC0415
+    from harness.report.model import Report
+    from harness.report.render import write_all
 
     loaded = [Report.load(path) for path in reports]
     merged = Report(run_id=out_dir.name, harness_version=__version__,
@@ -197,7 +230,7 @@ def report(reports: tuple[Path, ...], out_dir: Path) -> None:
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def down(run_dir: Path) -> None:
     """Stop a stack that `run --keep` left running."""
-    from harness.supervisor import stop_recorded  # noqa: PLC0415
+    from harness.supervisor import stop_recorded
 
     stopped = stop_recorded(run_dir / "pids.json")
     for private in ("secrets", "state"):  # as teardown would have removed them
@@ -206,7 +239,7 @@ def down(run_dir: Path) -> None:
 
 
 def _summarise(console: RunConsole, report: object, paths: list[Path]) -> None:
-    from harness.report.model import Report  # noqa: PLC0415
+    from harness.report.model import Report
 
     assert isinstance(report, Report)
     for run in report.runs:
@@ -219,7 +252,7 @@ def _summarise(console: RunConsole, report: object, paths: list[Path]) -> None:
 
 
 def _print_kept(run_dir: Path) -> None:
-    import json  # noqa: PLC0415
+    import json
 
     stack = json.loads((run_dir / "stack.json").read_text(encoding="utf-8"))
     click.echo("The stack is still running:")
