@@ -154,7 +154,7 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
                     _selection(markers, keyword)),
         run_dir / "logs" / "checks.log", console)
     result = ScenarioRun(scenario=stack.scenario, target=stack.target)
-    result.checks = checks_from_results(outcome.results, diagnostics="logs/checks.log")
+    result.checks = checks_from_results(outcome.results, lambda _tool: "logs/checks.log")
     result.infrastructure_errors = [outcome.infrastructure_error] if outcome.infrastructure_error \
         else []
     for name, tool in stack.tools.items():

@@ -16,3 +16,6 @@ DEFAULT_RERUNS = 1  # one retry; a check that passes on it is reported `flaky`
 
 ENV_CHECKS_TIMEOUT_S = "HARNESS_CHECKS_TIMEOUT_S"
 DEFAULT_CHECKS_TIMEOUT_S = 1800.0
+
+ENV_PARALLEL = "HARNESS_PARALLEL"
+DEFAULT_PARALLEL = 2  # scenarios side by side; two cores are the bottleneck

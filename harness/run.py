@@ -107,14 +107,7 @@ def run_scenario(
     target.prepare(scenario, run_dir, secrets, options.tools)
     phases["validate"] = time.monotonic() - started
 
-    console.phase("static", "render each module's Helm values; check the charts' contracts")
-    mark = time.monotonic()
-    static = run_static_stage(scenario, generated)
-    result.checks = static.checks()
-    phases["static"] = time.monotonic() - mark
-    for failure in static.failures:
-        console.component(failure.module, "failed", str(failure))
-    if static.failures:
+    if not _static_stage(scenario, generated, console, result, phases):
         result.phases_s = {k: round(v, 2) for k, v in phases.items()}
         result.exit_code = exit_code_for(result.checks, [])
         return result
@@ -137,6 +130,7 @@ def run_scenario(
                 mark = time.monotonic()
                 if options.keep and not interrupted and not result.infrastructure_errors:
                     console.phase("keep", "the stack stays up")
+                    target.detach()
                 else:
                     console.phase("teardown")
                     result.infrastructure_errors += target.down(console)
@@ -151,6 +145,27 @@ def run_scenario(
     return result
 
 
+def _logs_of(run_dir: Path, tool: str) -> str:
+    """The logs to read when a check of `tool` fails: its servers' logs, and the checks' own."""
+    logs = sorted(p.name for p in (run_dir / "logs").glob(f"{tool}*.log"))
+    return ", ".join(f"logs/{name}" for name in [*logs, "checks.log"])
+
+
+def _static_stage(
+    scenario: Scenario, secrets: dict[str, str], console: RunConsole, result: ScenarioRun,
+    phases: dict[str, float],
+) -> bool:
+    """Render and check the modules' values; False when a contract fails (nothing to start)."""
+    console.phase("static", "render each module's Helm values; check the charts' contracts")
+    mark = time.monotonic()
+    static = run_static_stage(scenario, secrets)
+    result.checks = static.checks()
+    phases["static"] = time.monotonic() - mark
+    for failure in static.failures:
+        console.component(failure.module, "failed", str(failure))
+    return not static.failures
+
+
 def _provision_and_check(
     scenario: Scenario, options: RunOptions, run_dir: Path, console: RunConsole,
     target: Target, result: ScenarioRun, phases: dict[str, float],
@@ -162,6 +177,7 @@ def _provision_and_check(
     stack.save(run_dir / "stack.json")
     phases["provision"] = time.monotonic() - mark
     result.ready_s = target.ready_times_s()
+    result.findings = [console.redact(line) for line in target.findings()]
     for name, tool in stack.tools.items():
         result.versions.setdefault(name, {}).update(tool.versions)
 
@@ -173,7 +189,7 @@ def _provision_and_check(
         run_dir / "logs" / "checks.log", console, target.failure, options.checks_timeout_s,
     )
     phases["checks"] = time.monotonic() - mark
-    result.checks += checks_from_results(outcome.results, diagnostics="logs/")
+    result.checks += checks_from_results(outcome.results, lambda tool: _logs_of(run_dir, tool))
     for tool, components in outcome.results.get("versions", {}).items():
         result.versions.setdefault(tool, {}).update(components)
     if outcome.infrastructure_error:

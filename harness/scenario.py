@@ -143,3 +143,19 @@ def _check_tfvars(path: Path, tfvars: dict[str, Any]) -> None:
                 f"{path}: field 'tfvars.{name}': secrets do not belong in scenario files; "
                 f"remove it (a value is generated per run) or set TF_VAR_{name} in the environment"
             )
+
+
+def scenarios_table() -> str:
+    """README's table: each scenario, its description, and what it sets apart from defaults."""
+    lines = ["| scenario | what it covers | differs from the root module's defaults in |",
+             "|---|---|---|"]
+    variables = root_variables()
+    for name in scenario_names():
+        scenario = load_scenario(name)
+        changed = sorted(k for k, v in scenario.tfvars.items() if v != variables[k].default)
+        skips = len(scenario.checks.skip)
+        cell = ", ".join(f"`{k}`" for k in changed) or "nothing"
+        if skips:
+            cell += f"; skips {skips} check{'s' if skips > 1 else ''}"
+        lines.append(f"| `{name}` | {' '.join(scenario.description.split())} | {cell} |")
+    return "\n".join(lines)

@@ -168,7 +168,7 @@ class Supervisor:
         for running in to_stop:
             running.stopping = True
             try:
-                running.executor.stop()
+                running.executor.stop(stop_signal=running.spec.stop_signal)
             except ExecutorError:
                 pass  # it exited with an unexpected code while stopping: it is gone either way
             except OSError as exc:

@@ -127,3 +127,24 @@ def test_keep_then_check_then_down(tmp_path: Path) -> None:
         time.sleep(0.5)
     assert not leftovers(run_dir)
     assert not (run_dir / "secrets").exists()
+
+
+def test_two_scenarios_side_by_side_make_one_report(tmp_path: Path) -> None:
+    """Several `--scenario`s run in parallel children and merge into one matrix."""
+    other = tmp_path / "two-workers.yaml"
+    other.write_text("description: two workers\ntfvars:\n  worker_replicas: 2\n"
+                     "  worker_environment_variables: [{name: X, value: 'y'}]\n", encoding="utf-8")
+    result = subprocess.run(
+        [*CLI, "run", "--scenario", "defaults", "--scenario", str(other), "--tools", "dask",
+         "--reports-dir", str(tmp_path / "reports"), "--run-id", "mx"],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "reports" / "mx" / "report.json").read_text(encoding="utf-8"))
+    assert [run["scenario"] for run in report["runs"]] == ["defaults", "two-workers"]
+    for run in report["runs"]:
+        statuses = {c["id"]: c["status"] for c in run["checks"]}
+        assert {i: statuses[i] for i in DASK_CHECKS} == dict.fromkeys(DASK_CHECKS, "pass")
+        assert statuses["mlflow.health"] == "skip"  # not selected, shown with its reason
+    markdown = (tmp_path / "reports" / "mx" / "report.md").read_text(encoding="utf-8")
+    assert "| | defaults | two-workers |" in markdown
+    assert not leftovers(tmp_path / "reports")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import BadInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SCHEMA_VERSION: Literal[1] = 1
 Status = Literal["pass", "fail", "error", "skip", "flaky"]
@@ -97,8 +100,13 @@ def exit_code_for(checks: list[CheckResult], infrastructure_errors: list[str]) -
     return 0
 
 
-def checks_from_results(document: dict[str, Any], diagnostics: str | None) -> list[CheckResult]:
-    """Turn the plugin's results file into check results, sorted by id."""
+def checks_from_results(
+    document: dict[str, Any], diagnostics: Callable[[str], str | None]
+) -> list[CheckResult]:
+    """Turn the plugin's results file into check results, sorted by id.
+
+    `diagnostics(tool)` names what to read when a check of that tool fails or errors.
+    """
     checks = []
     for raw in document.get("checks", []):
         result = CheckResult(
@@ -107,6 +115,6 @@ def checks_from_results(document: dict[str, Any], diagnostics: str | None) -> li
             attempts=max(1, raw.get("attempts", 1)),
         )
         if result.status in {"fail", "error"}:
-            result.diagnostics = diagnostics
+            result.diagnostics = diagnostics(result.tool)
         checks.append(result)
     return sorted(checks, key=lambda c: c.id)
