@@ -212,18 +212,40 @@ def scenarios(markdown: bool) -> None:
 @cli.command()
 @click.argument("reports", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the merged report.json, junit.xml, report.md, report.html.")
-def report(reports: tuple[Path, ...], out_dir: Path) -> None:
-    """Re-render one saved report.json, or merge several into one matrix."""
+@click.option("--compare", "compare_runs", is_flag=True,
+              help="With two reports (before, after): list what changed; exit 1 on a regression.")
+def report(reports: tuple[Path, ...], out_dir: Path | None, compare_runs: bool) -> None:
+    """Re-render one saved report.json, merge several into one matrix, or compare two."""
     from harness.report.model import Report
     from harness.report.render import write_all
 
     loaded = [Report.load(path) for path in reports]
+    if compare_runs:
+        if len(loaded) != 2:
+            raise BadInputError("--compare takes exactly two reports: before and after")
+        _compare(loaded[0], loaded[1])
+    if out_dir is None:
+        raise BadInputError("--out: give the directory for the merged report (or --compare)")
     merged = Report(run_id=out_dir.name, harness_version=__version__,
                     runs=[run for item in loaded for run in item.runs])
     for path in write_all(merged, out_dir):
         click.echo(str(path))
+
+
+def _compare(before: object, after: object) -> None:
+    from harness.report.compare import compare
+    from harness.report.model import Report
+
+    assert isinstance(before, Report)
+    assert isinstance(after, Report)
+    changes = compare(before, after)
+    regressions = [c for c in changes if c.regression]
+    for change in changes:
+        click.echo(f"{'REGRESSION' if change.regression else 'changed   '} {change}")
+    click.echo(f"{len(regressions)} regressions, {len(changes) - len(regressions)} other changes")
+    sys.exit(ExitCode.CHECK_FAILED if regressions else ExitCode.OK)
 
 
 @cli.command()

@@ -102,3 +102,18 @@ def test_load_rejects_other_files(tmp_path: Path) -> None:
 def test_exit_codes(statuses: list[str], errors: list[str], code: int) -> None:
     checks = [CheckResult(id=f"t.c{i}", tool="t", status=s) for i, s in enumerate(statuses)]  # type: ignore[arg-type]
     assert exit_code_for(checks, errors) == code
+
+
+def test_compare_lists_regressions() -> None:
+    from harness.report.compare import compare
+
+    before, after = sample(), sample()
+    after.runs[0].checks[0].status = "fail"       # mlflow.log-run: pass -> fail
+    after.runs[0].checks[1].status = "pass"       # mlflow.model-registry: fail -> pass
+    after.runs[0].checks.pop(3)                   # dask.array (flaky) disappears
+    changes = {(c.check, c.before, c.after): c.regression for c in compare(before, after)}
+    assert changes == {
+        ("mlflow.log-run", "pass", "fail"): True,
+        ("mlflow.model-registry", "fail", "pass"): False,
+        ("dask.array", "flaky", "missing"): True,
+    }
