@@ -189,10 +189,12 @@ def render(scenario_name: str, modules: tuple[str, ...]) -> None:
         for release, values in sorted(releases.items()):
             click.echo(f"# {module} / {release}")
             click.echo(yaml.safe_dump(values, sort_keys=False).rstrip() + "\n---")
-    for check in result.checks():
-        mark = "ok  " if check.status == "pass" else "FAIL"
-        click.echo(f"{mark} {check.id}: {check.message}", err=check.status != "pass")
-    sys.exit(ExitCode.CHECK_FAILED if result.failures else ExitCode.OK)
+    checks = result.checks()
+    for check in checks:
+        mark = {"pass": "ok  ", "skip": "skip"}.get(check.status, "FAIL")
+        click.echo(f"{mark} {check.id}: {check.message}", err=check.status == "fail")
+    failed = result.failures or any(c.status == "fail" for c in checks)
+    sys.exit(ExitCode.CHECK_FAILED if failed else ExitCode.OK)
 
 
 @cli.command()

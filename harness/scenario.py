@@ -16,6 +16,16 @@ from harness.variables import root_variables
 TOOLS = ("jupyterhub", "prefect", "dask", "feast", "mlflow", "seldon")
 
 
+class GitHubAccounts(BaseModel):
+    """Accounts the local GitHub stand-in holds (OAuth scenario); memberships are private."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    users: dict[str, list[str]] = Field(
+        default_factory=dict, description="GitHub login to the organizations it belongs to."
+    )
+
+
 class LocalSettings(BaseModel):
     """Settings only the local target reads; everything else comes from `tfvars`."""
 
@@ -26,6 +36,9 @@ class LocalSettings(BaseModel):
     )
     python: dict[str, str] = Field(
         default_factory=dict, description="Per-tool Python interpreter to run its server from."
+    )
+    github: GitHubAccounts | None = Field(
+        default=None, description="Users and organizations of the local GitHub stand-in."
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import secrets as _random
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
 
 MASK = "***"
 _HEX_TOKENS = {"jhub_proxy_secret_token"}  # the chart wants 32 random bytes as 64 hex digits
+# Optional secrets a scenario needs once it turns a feature on: secret -> its toggle variable.
+_NEEDED_WHEN = {"docker_auth_key": "docker_private_repo",
+                "oauth_github_client_secret": "oauth_github_enable"}
 
 
 def run_secrets(scenario: Scenario) -> dict[str, str]:
@@ -35,7 +39,16 @@ def run_secrets(scenario: Scenario) -> dict[str, str]:
         elif variable.required or name in _HEX_TOKENS:
             hex_token = name in _HEX_TOKENS
             values[name] = _random.token_hex(32) if hex_token else _random.token_urlsafe(24)
+        elif name in _NEEDED_WHEN and scenario.var(_NEEDED_WHEN[name]):
+            values[name] = _generated(name)
     return values
+
+
+def _generated(name: str) -> str:
+    if name == "docker_auth_key":  # a registry login as in ~/.docker/config.json: b64(user:pw)
+        login = f"conformance:{_random.token_urlsafe(24)}"
+        return base64.b64encode(login.encode()).decode()
+    return _random.token_urlsafe(24)
 
 
 def write_secrets(values: dict[str, str], directory: Path) -> None:

@@ -6,7 +6,7 @@ break a chart's contract are a module defect, reported as failed checks (exit 1)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from harness.errors import BadInputError, ModuleDefectError
@@ -26,6 +26,9 @@ class StaticResult:
 
     rendered: Rendered
     verdicts: list[Verdict]
+    # Checks beyond the contracts (harness/static/registry.py); a failure here does not stop
+    # the run before provisioning, it fails the run at the end (exit 1).
+    extra: list[CheckResult] = field(default_factory=list)
 
     @property
     def failures(self) -> list[Verdict]:
@@ -44,7 +47,7 @@ class StaticResult:
                 problems = [] if result.status == "pass" else [result.message]
                 result.status = "fail"
                 result.message = "; ".join([*problems, str(verdict)])
-        return sorted(results.values(), key=lambda c: c.id)
+        return sorted([*results.values(), *self.extra], key=lambda c: c.id)
 
 
 def run_static_stage(scenario: Scenario, secrets: Mapping[str, str]) -> StaticResult:
@@ -55,6 +58,7 @@ def run_static_stage(scenario: Scenario, secrets: Mapping[str, str]) -> StaticRe
         ModuleDefectError: the modules could not be rendered at all.
     """
     from harness.static.contract import check_contracts  # noqa: PLC0415 - loads Terraform
+    from harness.static.registry import registry_checks  # noqa: PLC0415
     from harness.static.render import InvalidTfvarsError, RenderError, render_scenario  # noqa: PLC0415
 
     try:
@@ -64,4 +68,5 @@ def run_static_stage(scenario: Scenario, secrets: Mapping[str, str]) -> StaticRe
         raise BadInputError(msg) from exc
     except RenderError as exc:
         raise ModuleDefectError(f"terraform/: cannot render the modules' values: {exc}") from exc
-    return StaticResult(rendered, check_contracts(rendered))
+    extra = registry_checks(scenario.tfvars, rendered, secrets)
+    return StaticResult(rendered, check_contracts(rendered), extra)

@@ -34,6 +34,7 @@ from harness.targets._terraform import Terraform, TerraformError
 
 MASK = "(sensitive)"
 _VAR_IN_DIAG = re.compile(r"\bvar\.(\w+)")
+_SECRETS_OUTPUT = re.compile(r'^output "secrets"', re.MULTILINE)
 _RULE_AT = re.compile(r"validation rule at variables\.tf:(\d+)")
 _INPUT_ERRORS = (
     "Invalid value for variable",
@@ -69,11 +70,22 @@ class Release:
 
 
 @dataclass(frozen=True)
+class KubeSecret:
+    """A Kubernetes Secret a module creates beside its releases (its `values/` output `secrets`)."""
+
+    module: str
+    name: str
+    type: str
+    data: dict[str, str] = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Rendered:
-    """Every release of every enabled module for one scenario."""
+    """Every release of every enabled module for one scenario, and the Secrets they create."""
 
     releases: tuple[Release, ...]
     secret_strings: frozenset[str] = field(default=frozenset(), repr=False)
+    kube_secrets: tuple[KubeSecret, ...] = ()
 
     @property
     def values(self) -> dict[str, dict[str, dict[str, Any]]]:
@@ -149,7 +161,7 @@ def render_scenario(
             outputs = terraform.output_json()
         except TerraformError as exc:
             raise _classify(exc, root / "variables.tf", hidden) from None
-    return Rendered(_releases(outputs), hidden)
+    return Rendered(_releases(outputs), hidden, _kube_secrets(outputs))
 
 
 def _check_names(inputs: dict[str, Any], variables: dict[str, ModuleVariable]) -> None:
@@ -166,12 +178,15 @@ def _render_config(root: Path) -> str:
         values_dir = (root / "modules" / tool / "values").resolve()
         names = read_variables(values_dir / "variables.tf")
         args = "\n".join(f"  {n} = var.{root_variable_name(tool, n)}" for n in names)
+        # A submodule that creates Secrets says so with an output named `secrets`.
+        has_secrets = _SECRETS_OUTPUT.search((values_dir / "outputs.tf").read_text())
+        secrets = f", secrets = module.{tool}[0].secrets" if has_secrets else ""
         blocks.append(
             f'module "{tool}" {{\n  source = "{values_dir.as_posix()}"\n'
             f"  count  = var.enable_{tool} ? 1 : 0\n{args}\n}}\n\n"
             f'output "{tool}" {{\n  sensitive = true\n'
             f"  value = try({{ releases = module.{tool}[0].releases,"
-            f" values = module.{tool}[0].values }}, null)\n}}\n"
+            f" values = module.{tool}[0].values{secrets} }}, null)\n}}\n"
         )
     return "\n".join(blocks)
 
@@ -193,6 +208,14 @@ def _releases(outputs: dict[str, Any]) -> tuple[Release, ...]:
                 )
             )
     return tuple(releases)
+
+
+def _kube_secrets(outputs: dict[str, Any]) -> tuple[KubeSecret, ...]:
+    found = []
+    for module, rendered in sorted(outputs.items()):
+        for name, secret in sorted(((rendered or {}).get("secrets") or {}).items()):
+            found.append(KubeSecret(module, name, secret["type"], dict(secret["data"])))
+    return tuple(found)
 
 
 def _classify(exc: TerraformError, variables_tf: Path, hidden: frozenset[str]) -> RenderError:

@@ -145,6 +145,17 @@ def test_private_registry_creates_the_pull_secret(applied: Applied) -> None:
     assert config["auths"]["registry.example.com"]["auth"] == "Zml4dHVyZTpzZWNyZXQ="
 
 
+def test_private_registry_secret_is_the_rendered_one(applied: Applied) -> None:
+    # The static stage checks the rendered Secret (harness/static/registry.py): it must be
+    # exactly what apply creates.
+    created = applied("private-registry").records("kubernetes_secret_v1", "create")
+    rendered = render_scenario(scenario_tfvars("private-registry"), secrets=SECRETS)
+    assert [(s.name, s.type, s.data) for s in rendered.kube_secrets] == [
+        (c["values"]["metadata"][0]["name"], c["values"]["type"], c["values"]["data"])
+        for c in created
+    ]
+
+
 def test_disabled_tool_installs_nothing(applied: Applied) -> None:
     run = applied("external-postgres")
     assert "jupyterhub" not in helm_releases(run)

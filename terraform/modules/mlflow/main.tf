@@ -35,14 +35,9 @@ resource "kubernetes_secret_v1" "registry" {
     namespace = var.namespace
   }
 
-  type = "kubernetes.io/dockerconfigjson"
-  data = {
-    ".dockerconfigjson" = jsonencode({
-      auths = {
-        (var.docker_registry_server) = { auth = var.docker_auth_key }
-      }
-    })
-  }
+  # Its content is computed by the values submodule, so it is rendered and checked offline.
+  type = module.values.secrets[module.values.pull_secret_name].type
+  data = module.values.secrets[module.values.pull_secret_name].data
 }
 
 ################################################################################

@@ -24,3 +24,18 @@ output "pull_secret_name" {
   description = "Name of the image pull Secret the module creates, or `null` without a private registry."
   value       = var.docker_private_repo ? local.pull_secret_name : null
 }
+
+output "secrets" {
+  description = "Kubernetes Secrets the module creates beside its releases: `{ name = { type, data } }`; the image pull Secret when `docker_private_repo` is `true`."
+  sensitive   = true
+  value = var.docker_private_repo ? {
+    (local.pull_secret_name) = {
+      type = "kubernetes.io/dockerconfigjson"
+      data = {
+        ".dockerconfigjson" = jsonencode({
+          auths = { (var.docker_registry_server) = { auth = var.docker_auth_key } }
+        })
+      }
+    }
+  } : {}
+}

@@ -20,7 +20,7 @@ run "defaults_use_bundled_postgresql" {
     error_message = "The service is a NodePort by default."
   }
   assert {
-    condition     = length(output.values.mlflow.imagePullSecrets) == 0
+    condition     = length(output.values.mlflow.imagePullSecrets) == 0 && length(output.secrets) == 0
     error_message = "No pull secret without a private registry."
   }
 }
@@ -85,4 +85,23 @@ run "empty_password_is_refused" {
   }
 
   expect_failures = [var.db_password]
+}
+
+run "private_registry_secret" {
+  command = apply
+
+  variables {
+    docker_private_repo    = true
+    docker_registry_server = "registry.example.com:5000"
+    docker_auth_key        = "dXNlcjpwYXNz"
+  }
+
+  assert {
+    condition     = jsondecode(output.secrets["mlflow-registry"].data[".dockerconfigjson"]).auths["registry.example.com:5000"].auth == "dXNlcjpwYXNz"
+    error_message = "The pull Secret holds the auth key under the registry server."
+  }
+  assert {
+    condition     = output.secrets["mlflow-registry"].type == "kubernetes.io/dockerconfigjson"
+    error_message = "The pull Secret is a dockerconfigjson Secret."
+  }
 }

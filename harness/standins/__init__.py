@@ -1,0 +1,1 @@
+"""Local stand-ins for services that cannot run here (GitHub's OAuth service)."""
