@@ -117,11 +117,24 @@ class Redactor:
         self.add(*(values or []))
 
     def add(self, *values: str) -> None:
-        """Learn more secret values (short ones are ignored: they would mask ordinary words)."""
-        self._values.update(v for v in values if len(v) >= 6)
+        """Learn more secret values (short ones are ignored: they would mask ordinary words).
+
+        A registry login (`base64(user:password)`) also masks its decoded forms.
+        """
+        for value in values:
+            self._values.update(v for v in (value, *_decoded_login(value)) if len(v) >= 6)
         ordered = sorted(self._values, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def __call__(self, text: str) -> str:
         """Return `text` with secrets masked."""
         return self._pattern.sub(MASK, text) if self._pattern else text
+
+
+def _decoded_login(value: str) -> tuple[str, ...]:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("ascii")
+    except ValueError:
+        return ()
+    user, sep, password = decoded.partition(":")
+    return (decoded, password) if sep and user and password.isprintable() else ()
