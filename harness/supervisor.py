@@ -19,7 +19,12 @@ from typing import IO, TYPE_CHECKING, Any
 import psutil
 from mirakuru import HTTPExecutor
 from mirakuru.base import cleanup_subprocesses
-from mirakuru.exceptions import ExecutorError, ProcessExitedWithError, TimeoutExpired
+from mirakuru.exceptions import (
+    AlreadyRunning,
+    ExecutorError,
+    ProcessExitedWithError,
+    TimeoutExpired,
+)
 
 from harness.errors import InterruptedRunError, ProvisionError, WaitTimeoutError
 
@@ -132,6 +137,10 @@ class Supervisor:
                 raise InterruptedRunError(f"{spec.name}: stopped while starting") from exc
             msg = f"{spec.name} exited with code {exc.exit_code} before it was ready; " \
                 f"last lines of {log_path}:\n{log_tail(log_path)}"
+            raise ProvisionError(msg) from exc
+        except AlreadyRunning as exc:
+            msg = (f"{spec.name}: {spec.readiness} already answers before it started; another "
+                   "process holds its port or the health URL is wrong")
             raise ProvisionError(msg) from exc
         except TimeoutExpired as exc:
             msg = f"{spec.name} not ready after {spec.timeout_s:g}s ({spec.readiness}); " \

@@ -105,3 +105,12 @@ def test_stop_recorded_stops_a_kept_stack(tmp_path: Path) -> None:
     gone, alive = psutil.wait_procs(processes, timeout=5)
     assert not alive
     kept.stop_all()
+
+
+def test_port_already_taken_is_a_provision_error(supervisor: Supervisor) -> None:
+    first = server("first")
+    supervisor.start(first)
+    squatter = ProcessSpec(name="squatter", argv=[sys.executable, "-c", "print(1)"],
+                           health_url=first.health_url)
+    with pytest.raises(ProvisionError, match="squatter: .* already answers before it started"):
+        supervisor.start(squatter)

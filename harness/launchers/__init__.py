@@ -14,6 +14,12 @@ if TYPE_CHECKING:
 LAUNCHERS: dict[str, str] = {
     "mlflow": "harness.launchers.mlflow:MlflowLauncher",
     "dask": "harness.launchers.dask:DaskLauncher",
+    "seldon": "harness.launchers.seldon:SeldonLauncher",
+    "jupyterhub": "harness.launchers.jupyterhub:JupyterhubLauncher",
+    "postgres": "harness.launchers.postgres:PostgresLauncher",
+    "redis": "harness.launchers.redis:RedisLauncher",
+    "prefect": "harness.launchers.prefect:PrefectLauncher",
+    "feast": "harness.launchers.feast:FeastLauncher",
 }
 
 

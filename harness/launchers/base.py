@@ -41,6 +41,8 @@ class ProcessSpec:
     timeout_s: float = 60.0
     # For a server without an HTTP health endpoint (PostgreSQL, Redis): True once it serves.
     ready_check: Callable[[], bool] | None = None
+    # Signal that stops it, when SIGTERM does not (e.g. a Prefect worker can hang on it).
+    stop_signal: int | None = None
 
     def __post_init__(self) -> None:
         if bool(self.health_url) == (self.ready_check is not None):
@@ -91,6 +93,11 @@ class Launcher(ABC):
         # nothing and writes nothing. The target creates `state_dir` before `processes()`.
         self.context = context
 
+    @classmethod
+    def unsupported(cls, scenario: Scenario) -> str | None:
+        """Why this launcher cannot run `scenario` yet (its checks are skipped), else None."""
+        return None
+
     def requires(self) -> tuple[str, ...]:
         """Launchers this one needs in its scenario: REQUIRES, or fewer when settings say so."""
         return self.REQUIRES
@@ -113,3 +120,7 @@ class Launcher(ABC):
     def versions(self, entry: ToolEntry) -> dict[str, str]:
         """Ask the running servers for their versions; `{component: version}`."""
         return {}
+
+    def findings(self) -> list[str]:
+        """Insecure defaults in effect with this scenario, one line each, for the report."""
+        return []

@@ -82,6 +82,8 @@ class LocalTarget(Target):
                 self.skipped[tool] = f"{tool} is disabled in scenario {scenario.name!r}"
             elif tool not in LAUNCHERS:
                 self.skipped[tool] = f"the local target has no launcher for {tool} yet"
+            elif reason := get_launcher_class(tool).unsupported(scenario):
+                self.skipped[tool] = reason
             else:
                 add(tool)
         for launcher in self.launchers.values():

@@ -1,0 +1,1 @@
+"""The Feast feature repository of the checks, and its known data."""

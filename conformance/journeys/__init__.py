@@ -1,0 +1,1 @@
+"""Cross-tool journeys: one check each, run through several tools with named steps."""

@@ -1,0 +1,1 @@
+"""Flows that journeys deploy to Prefect from this directory."""

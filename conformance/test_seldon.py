@@ -1,0 +1,249 @@
+"""Seldon: MLflow models deployed as SeldonDeployments (MLFLOW_SERVER, V2 protocol) and served."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlparse
+
+import pytest
+import requests
+
+from harness.checks import expect, expect_equal
+from harness.wait import wait_until
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pandas as pd
+
+    from harness.stack import Stack
+
+pytestmark = pytest.mark.seldon
+READY_TIMEOUT_S = 300.0  # a model server start on a busy two-core machine
+GROUP = "apis/machinelearning.seldon.io/v1"
+
+
+class DeployFunc(Protocol):
+    """Creates a SeldonDeployment serving `model_uri`; returns the object the API answered."""
+
+    def __call__(self, name: str, model_uri: str) -> dict[str, Any]:
+        """Deploy `model_uri` as SeldonDeployment `name`."""
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A scikit-learn model registered in the stack's MLflow, with data and its predictions."""
+
+    uri: str
+    features: pd.DataFrame
+    predictions: list[int]
+
+
+@pytest.fixture(scope="module")
+def collection(stack: Stack) -> str:
+    """URL of the SeldonDeployment collection in the namespace models go to."""
+    entry = stack.tools["seldon"]
+    return f"{entry.endpoints['api']}/{GROUP}/namespaces/{entry.expect['namespace']}" \
+        "/seldondeployments"
+
+
+def get_deployment(collection: str, name: str) -> dict[str, Any] | None:
+    """The deployment's current object, or None once it is gone."""
+    response = requests.get(f"{collection}/{name}", timeout=10)
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def settled(collection: str, name: str) -> dict[str, Any]:
+    """Wait until the deployment is no longer `Creating`; return it."""
+    def done() -> dict[str, Any] | None:
+        found = get_deployment(collection, name)
+        return found if found and found["status"]["state"] != "Creating" else None
+
+    return wait_until(done, timeout_s=READY_TIMEOUT_S, what=f"seldondeployment {name}",
+                      interval_s=0.5)
+
+
+def wait_deleted(collection: str, name: str) -> None:
+    """Wait until the API no longer knows the deployment."""
+    wait_until(lambda: get_deployment(collection, name) is None, timeout_s=60,
+               what=f"deletion of seldondeployment {name}")
+
+
+@pytest.fixture(scope="module")
+def deploy(collection: str) -> Iterator[DeployFunc]:
+    """Factory: deploy a model URI; every deployment is deleted (and waited for) afterwards."""
+    created: list[str] = []
+
+    def create(name: str, model_uri: str) -> dict[str, Any]:
+        graph = {"name": "classifier", "implementation": "MLFLOW_SERVER", "modelUri": model_uri}
+        body = {"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
+                "metadata": {"name": name},
+                "spec": {"protocol": "v2",
+                         "predictors": [{"name": "default", "replicas": 1, "graph": graph}]}}
+        response = requests.post(collection, json=body, timeout=30)
+        expect_equal("seldon", f"create seldondeployment {name}: HTTP status", 201,
+                     response.status_code)
+        created.append(name)
+        answered: dict[str, Any] = response.json()
+        return answered
+
+    yield create
+    for name in created:
+        requests.delete(f"{collection}/{name}", timeout=60)
+        wait_deleted(collection, name)
+
+
+@pytest.fixture(scope="module")
+def registered_model(stack: Stack) -> RegisteredModel:
+    """A logistic regression with a column signature, registered as `NAME@champion`."""
+    import mlflow
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
+    tracking = stack.tools["mlflow"].endpoints["tracking"]
+    mlflow.set_tracking_uri(tracking)
+    raw, labels = make_classification(n_samples=120, n_features=4, random_state=11)
+    features = pd.DataFrame(raw, columns=["f0", "f1", "f2", "f3"])
+    model = LogisticRegression(max_iter=200).fit(features, labels)
+    name = f"conformance-seldon-{uuid.uuid4().hex[:8]}"
+    mlflow.set_experiment("conformance-seldon")
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            model, name="model", pip_requirements=["scikit-learn"],
+            signature=infer_signature(features, model.predict(features)))
+    version = mlflow.register_model(info.model_uri, name)
+    mlflow.MlflowClient(tracking).set_registered_model_alias(name, "champion", version.version)
+    return RegisteredModel(f"models:/{name}@champion", features,
+                           [int(p) for p in model.predict(features)])
+
+
+@pytest.fixture(scope="module")
+def deployment(deploy: DeployFunc, collection: str,
+               registered_model: RegisteredModel) -> dict[str, Any]:
+    """The registered model, deployed and settled."""
+    name = f"conformance-{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    deploy(name, registered_model.uri)
+    found = settled(collection, name)
+    print(f"seldon: {name} settled as {found['status']['state']} "
+          f"{time.monotonic() - started:.1f}s after the deploy request")
+    return found
+
+
+def model_url(deployment: dict[str, Any]) -> str:
+    """The V2 URL of the deployment's model."""
+    graph = deployment["spec"]["predictors"][0]["graph"]["name"]
+    return f"{deployment['status']['address']['url']}/v2/models/{graph}"
+
+
+def listening(url: str) -> bool:
+    """Whether anything accepts TCP connections at the URL's host and port."""
+    parsed = urlparse(url)
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex((parsed.hostname or "127.0.0.1", parsed.port or 80)) == 0
+
+
+@pytest.mark.check("seldon.deploy")
+def test_deploy_becomes_ready(deployment: dict[str, Any],
+                              registered_model: RegisteredModel) -> None:
+    """A registered model becomes Available; its metadata lists the signature's inputs."""
+    status = deployment["status"]
+    expect_equal("seldon", "deployment state", "Available", status["state"])
+    ready = requests.get(f"{model_url(deployment)}/ready", timeout=10)
+    expect_equal("seldon", "GET model /ready status", 200, ready.status_code)
+    metadata = requests.get(model_url(deployment), timeout=10).json()
+    inputs = {item["name"]: item["datatype"] for item in metadata.get("inputs", [])}
+    expected = dict.fromkeys(registered_model.features.columns, "FP64")
+    expect_equal("seldon", "model metadata inputs (name: datatype)", expected, inputs)
+
+
+@pytest.mark.check("seldon.predict-v2")
+def test_predictions_match(deployment: dict[str, Any], registered_model: RegisteredModel) -> None:
+    """Predictions over the V2 REST protocol equal the model's own predictions."""
+    frame = registered_model.features
+    inputs = [{"name": column, "datatype": "FP64", "shape": [len(frame), 1],
+               "data": frame[column].tolist()} for column in frame.columns]
+    response = requests.post(f"{model_url(deployment)}/infer", json={"inputs": inputs},
+                             timeout=60)
+    expect_equal("seldon", "POST /infer status", 200, response.status_code)
+    outputs = response.json()["outputs"]
+    expect_equal("seldon", "number of outputs", 1, len(outputs))
+    served = [int(value) for value in outputs[0]["data"]]
+    differing = sum(a != b for a, b in zip(served, registered_model.predictions, strict=False))
+    expect(
+        "seldon", served == registered_model.predictions,
+        f"{len(frame)} served predictions equal the local model's",
+        f"{differing} differ, {len(served)} returned")
+
+
+@pytest.mark.check("seldon.missing-model")
+def test_missing_model_fails_cleanly(deploy: DeployFunc, collection: str) -> None:
+    """A model URI that does not exist ends Failed, says why, and leaves no server running."""
+    missing = f"conformance-missing-{uuid.uuid4().hex[:8]}"
+    name = f"missing-{uuid.uuid4().hex[:8]}"
+    deploy(name, f"models:/{missing}@champion")
+    status = settled(collection, name)["status"]
+    expect_equal("seldon", "state of a deployment of a missing model", "Failed", status["state"])
+    description = status.get("description", "")
+    expect("seldon", missing in description and "not found" in description.lower(),
+           f"the failure to name model {missing!r} and say it was not found", description)
+    replicas = sum(s.get("availableReplicas", 0) for s in status["deploymentStatus"].values())
+    expect_equal("seldon", "available replicas of the failed deployment", 0, replicas)
+    expect("seldon", not listening(status["address"]["url"]),
+           "nothing listening at the failed deployment's address", status["address"]["url"])
+
+
+@pytest.mark.check("seldon.undeploy")
+def test_undeploy_frees_server(deploy: DeployFunc, collection: str,
+                               registered_model: RegisteredModel) -> None:
+    """Deleting a deployment removes it from the API and stops its server: its port is free."""
+    name = f"undeploy-{uuid.uuid4().hex[:8]}"
+    deploy(name, registered_model.uri)
+    status = settled(collection, name)["status"]
+    expect_equal("seldon", "deployment state before delete", "Available", status["state"])
+    addresses = [url for url in status["address"].values() if url]
+    expect("seldon", all(listening(url) for url in addresses), "the server to listen", addresses)
+    response = requests.delete(f"{collection}/{name}", timeout=60)
+    expect_equal("seldon", "DELETE status", 200, response.status_code)
+    wait_deleted(collection, name)
+    listed = [item["metadata"]["name"] for item in requests.get(collection, timeout=10)
+              .json()["items"]]
+    expect("seldon", name not in listed, f"{name} gone from the deployment list", listed)
+    wait_until(lambda: not any(listening(url) for url in addresses), timeout_s=30,
+               what=f"ports of {name} to be released")
+
+
+@pytest.mark.check("seldon.metrics")
+def test_metrics_count_requests(stack: Stack, deployment: dict[str, Any],
+                                registered_model: RegisteredModel) -> None:
+    """With usage metrics on, the model server's metrics count the inference requests sent."""
+    if not stack.tools["seldon"].expect.get("metrics"):
+        pytest.skip("usage_metrics_enabled is false in this scenario")
+    metrics_url = deployment["status"]["address"]["metrics"]
+    model = model_url(deployment).rsplit("/", 1)[1]
+    counter = f'model_infer_request_success_total{{model="{model}"'
+
+    def successes() -> float:
+        text = requests.get(metrics_url, timeout=10).text
+        lines = [line for line in text.splitlines() if line.startswith(counter)]
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+
+    before = successes()
+    row = registered_model.features.iloc[:1]
+    inputs = [{"name": c, "datatype": "FP64", "shape": [1, 1], "data": row[c].tolist()}
+              for c in row.columns]
+    for _ in range(3):
+        requests.post(f"{model_url(deployment)}/infer", json={"inputs": inputs},
+                      timeout=60).raise_for_status()
+    expect_equal("seldon", "successful inferences counted by /metrics", before + 3, successes())

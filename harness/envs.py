@@ -1,0 +1,102 @@
+"""Per-tool Python environments, built with uv on first use and cached by their pins."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from harness.errors import ProvisionError
+from harness.launchers.base import PythonEnv
+
+ENV_CACHE_DIR = "HARNESS_CACHE_DIR"
+_COMPLETE = ".complete"  # written last: a directory without it is a build that did not finish
+
+
+def cache_dir() -> Path:
+    """Where environments live: `$HARNESS_CACHE_DIR/envs`, else under `~/.cache`."""
+    root = os.environ.get(ENV_CACHE_DIR)
+    if root:
+        return Path(root).expanduser() / "envs"
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "mlops-conformance" / "envs"
+
+
+def uv_binary() -> str:
+    """The uv executable: the one the `uv` package ships, else the one on PATH.
+
+    Raises:
+        ProvisionError: uv is not installed.
+
+    """
+    try:
+        from uv import find_uv_bin  # noqa: PLC0415 - optional; PATH is the fallback
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+    if found is None:
+        raise ProvisionError("uv is needed to build tool environments: `pip install uv`")
+    return found
+
+
+def env_path(name: str, requirements: tuple[str, ...], python: Path | None = None) -> Path:
+    """The cache directory of environment `name`: keyed by its pins and Python version."""
+    interpreter = python or Path(sys.executable)
+    key = "\n".join([f"{sys.version_info.major}.{sys.version_info.minor}", str(interpreter),
+                     *sorted(requirements)])
+    return cache_dir() / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def ensure_env(name: str, requirements: tuple[str, ...], *, timeout_s: float = 600.0,
+               log_path: Path | None = None) -> PythonEnv:
+    """Return environment `name` with `requirements` installed, building it the first time.
+
+    Concurrent callers (two runs at once) wait on a lock file instead of building twice.
+
+    Args:
+        name: a short label for the directory, e.g. `mlserver`.
+        requirements: pip requirement strings, pinned.
+        timeout_s: seconds the build may take.
+        log_path: where uv's output goes (appended).
+
+    Raises:
+        ProvisionError: uv failed or took too long; the message quotes its last lines.
+
+    """
+    path = env_path(name, requirements)
+    python = path / "bin" / "python"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (path / _COMPLETE).is_file():
+            return PythonEnv(python)
+        shutil.rmtree(path, ignore_errors=True)
+        uv = uv_binary()
+        steps = [
+            [uv, "venv", "--quiet", "--python", sys.executable, str(path)],
+            [uv, "pip", "install", "--python", str(python), *requirements],
+        ]
+        for argv in steps:
+            _run(argv, name, timeout_s, log_path)
+        (path / _COMPLETE).write_text("\n".join(requirements) + "\n", encoding="utf-8")
+    return PythonEnv(python)
+
+
+def _run(argv: list[str], name: str, timeout_s: float, log_path: Path | None) -> None:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s,
+                              check=False, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as exc:
+        raise ProvisionError(f"{name} environment: {argv[1:3]} took over {timeout_s:g}s") from exc
+    if log_path is not None:
+        with log_path.open("a", encoding="utf-8") as log:
+            log.write(f"$ {' '.join(argv)}\n{done.stdout}{done.stderr}\n")
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-10:])
+        msg = f"{name} environment: `uv {' '.join(argv[1:3])}` exited {done.returncode}:\n{tail}"
+        raise ProvisionError(msg)

@@ -1,0 +1,142 @@
+"""One model server of the local Seldon stand-in: an MLServer process with the MLflow runtime."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+import requests
+
+from harness.launchers.base import free_port
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# The last Python exception line of a log, e.g. "mlflow.exceptions.RestException: ... not found".
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception)\b[^:\n]*: .+$", re.MULTILINE)
+_STOP_GRACE_S = 15.0
+
+
+@dataclass
+class ModelServer:
+    """A model deployed from a URI; `state` follows Seldon's: Creating, Available, Failed."""
+
+    model_name: str
+    model_uri: str
+    directory: Path
+    metrics: bool
+    state: str = "Creating"
+    description: str = ""
+    http_port: int = field(default_factory=free_port)
+    grpc_port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
+    ready_s: float | None = None
+    process: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the V2 (Open Inference Protocol) REST endpoint."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self, python: Path, environment: dict[str, str], ready_timeout_s: float) -> None:
+        """Write MLServer's settings, start it in its own session and watch it in a thread."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        settings: dict[str, Any] = {
+            "host": "127.0.0.1", "http_port": self.http_port, "grpc_port": self.grpc_port,
+            "metrics_port": self.metrics_port,
+            "metrics_endpoint": "/metrics" if self.metrics else None,
+            # The inference pool crashes with uvloop 0.23; inline inference is enough here.
+            "parallel_workers": 0,
+        }
+        model = {"name": self.model_name, "implementation": "mlserver_mlflow.MLflowRuntime",
+                 "parameters": {"uri": self.model_uri}}
+        (self.directory / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+        model_dir = self.directory / "model"
+        model_dir.mkdir(exist_ok=True)
+        (model_dir / "model-settings.json").write_text(json.dumps(model), encoding="utf-8")
+        self._log = (self.directory / "mlserver.log").open("ab")
+        started = time.monotonic()
+        # Own session: a stop reaches every process MLServer forks, and nothing else.
+        self.process = subprocess.Popen(
+            [str(python), "-m", "mlserver.cli.main", "start", str(self.directory)],
+            env={**os.environ, **environment}, cwd=self.directory, stdin=subprocess.DEVNULL,
+            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        threading.Thread(target=self._watch, args=(started, ready_timeout_s), daemon=True).start()
+
+    def _watch(self, started: float, timeout_s: float) -> None:
+        ready_url = f"{self.url}/v2/models/{self.model_name}/ready"
+        while self.state == "Creating" and self.process is not None:
+            code = self.process.poll()
+            if code is not None:
+                self._fail(f"model server exited with code {code} while loading "
+                           f"{self.model_uri!r}: {self.error_line() or 'see its log'}")
+                return
+            try:
+                if requests.get(ready_url, timeout=2).status_code == 200:
+                    self.state, self.ready_s = "Available", time.monotonic() - started
+                    return
+            except requests.RequestException:
+                pass
+            if time.monotonic() - started > timeout_s:
+                self.stop()
+                self._fail(f"model {self.model_uri!r} not ready after {timeout_s:g}s")
+                return
+            time.sleep(0.25)
+
+    def _fail(self, description: str) -> None:
+        self.state, self.description = "Failed", description
+
+    def error_line(self) -> str:
+        """The last exception line in the server's log, if any."""
+        try:
+            text = (self.directory / "mlserver.log").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        found = _EXCEPTION_LINE.findall(text)
+        return found[-1].strip() if found else ""
+
+    def stop(self) -> None:
+        """Stop the server's whole process group: SIGTERM, then SIGKILL after a grace period."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            _signal_group(process.pid, signal.SIGTERM)
+            try:
+                process.wait(_STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                _signal_group(process.pid, signal.SIGKILL)
+                process.wait()
+        if process is not None:
+            _signal_group(process.pid, signal.SIGKILL)  # forked helpers left in the group
+        if self._log is not None:
+            self._log.close()
+
+    def status(self) -> dict[str, Any]:
+        """The Seldon-style status: state, description, address, replicas."""
+        status: dict[str, Any] = {
+            "state": self.state,
+            "address": {"url": self.url},
+            "deploymentStatus": {self.model_name: {
+                "replicas": 1, "availableReplicas": int(self.state == "Available")}},
+        }
+        if self.metrics:
+            status["address"]["metrics"] = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        if self.description:
+            status["description"] = self.description
+        if self.ready_s is not None:
+            status["readySeconds"] = round(self.ready_s, 2)
+        return status
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)

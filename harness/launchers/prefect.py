@@ -1,0 +1,137 @@
+"""Prefect: `prefect server` on its PostgreSQL database, and a process worker (the seed's agent)."""
+
+from __future__ import annotations
+
+import signal
+from typing import TYPE_CHECKING
+
+import requests
+from pydantic import Field
+
+from harness.errors import ProvisionError
+from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
+from harness.settings import ToolSettings
+from harness.stack import ToolEntry
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from harness.launchers.base import LaunchContext
+    from harness.launchers.postgres import Database, PostgresLauncher
+
+# The subchart generates the password per install; so does each run.
+PASSWORD_SECRET = "prefect_postgresql_password"  # noqa: S105 - the secret's name, not its value
+
+
+class PrefectSettings(ToolSettings):
+    """Prefect server and worker, named after the root variables."""
+
+    agent_enabled: bool
+    agent_prefect_labels: list[str]
+    agent_work_pool_name: str = Field(min_length=1)
+    postgresql_database: str = Field(min_length=1)
+    postgresql_username: str = Field(min_length=1)
+
+
+class PrefectLauncher(Launcher):
+    """The API server, then (with `agent_enabled`) its work pool, queues and a process worker."""
+
+    NAME = "prefect"
+    REQUIRES = ("postgres",)
+
+    def __init__(self, context: LaunchContext) -> None:
+        super().__init__(context)
+        self.settings = PrefectSettings.from_scenario(context.scenario)
+        self.port = free_port()
+        self.worker_port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        self.database: Database | None = None
+
+    def bind(self, required: Mapping[str, Launcher]) -> None:
+        """Ask PostgreSQL for the server's database and user, as the chart's subchart has."""
+        postgres: PostgresLauncher = required["postgres"]  # type: ignore[assignment]
+        self.database = postgres.database(self.settings.postgresql_database,
+                                          self.settings.postgresql_username, PASSWORD_SECRET)
+
+    def _environment(self, home: str) -> dict[str, str]:
+        # Everything Prefect writes (profiles, local results, logs) stays in the run's state.
+        return {
+            "PREFECT_HOME": str(self.context.state_dir / home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_UI_ENABLED": "false",
+            "PREFECT_API_URL": self.url,
+        }
+
+    def processes(self) -> Iterator[Stage]:
+        """Yield the server; create the pool and queues; yield the worker if enabled."""
+        assert self.database is not None, "bind() gives the server its database"
+        password = self.context.secrets.get(self.database.password_secret)
+        yield ProcessSpec(
+            name="prefect-server",
+            argv=self.context.python.module(
+                "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port),
+                "--no-ui", "--analytics-off"),
+            env={**self._environment("server"),
+                 "PREFECT_API_DATABASE_CONNECTION_URL":
+                     self.database.url(password, "postgresql+asyncpg")},
+            health_url=f"{self.url}/health",
+            timeout_s=self.context.timeout_s("prefect-server"),
+        )
+        if not self.settings.agent_enabled:
+            return
+        self._create_pool()
+        queues = [arg for label in self.settings.agent_prefect_labels
+                  for arg in ("--work-queue", label)]
+        yield ProcessSpec(
+            name="prefect-worker",
+            argv=self.context.python.module(
+                "prefect", "worker", "start", "--pool", self.settings.agent_work_pool_name,
+                "--type", "process", "--name", "local-worker", "--with-healthcheck",
+                "--install-policy", "never", *queues),
+            env={**self._environment("worker"),
+                 "PREFECT_WORKER_WEBSERVER_HOST": "127.0.0.1",
+                 "PREFECT_WORKER_WEBSERVER_PORT": str(self.worker_port)},
+            health_url=f"http://127.0.0.1:{self.worker_port}/health",
+            timeout_s=self.context.timeout_s("prefect-worker"),
+            # On SIGTERM the worker interrupts itself and can then wait forever (Prefect 3.9);
+            # it holds no state of its own, so it is killed outright.
+            stop_signal=signal.SIGKILL,
+        )
+
+    def _create_pool(self) -> None:
+        """The process pool and one queue per label, before the worker polls them."""
+        pool = self.settings.agent_work_pool_name
+        try:
+            response = requests.post(f"{self.url}/work_pools/",
+                                     json={"name": pool, "type": "process"}, timeout=30)
+            response.raise_for_status()
+            for label in self.settings.agent_prefect_labels:
+                response = requests.post(f"{self.url}/work_pools/{pool}/queues/",
+                                         json={"name": label}, timeout=30)
+                response.raise_for_status()
+        except requests.RequestException as exc:
+            msg = f"prefect-server: cannot create work pool {pool!r}: {exc}"
+            raise ProvisionError(msg) from exc
+
+    def entry(self) -> ToolEntry:
+        """The API URL; whether a worker runs, and on which pool and queues."""
+        return ToolEntry(
+            endpoints={"api": self.url},
+            expect={
+                "worker": self.settings.agent_enabled,
+                "work_pool": self.settings.agent_work_pool_name,
+                "work_queues": list(self.settings.agent_prefect_labels),
+                "database": "postgresql",
+            },
+        )
+
+    def findings(self) -> list[str]:
+        """Insecure defaults in effect."""
+        return ["prefect: the API accepts requests without authentication (no basic auth is "
+                "configured); anyone who reaches it can read and start flow runs"]
+
+    def versions(self, entry: ToolEntry) -> dict[str, str]:
+        """The server's `/admin/version`."""
+        response = requests.get(f"{entry.endpoints['api']}/admin/version", timeout=10)
+        response.raise_for_status()
+        return {"server": str(response.json())}

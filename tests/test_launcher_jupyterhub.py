@@ -1,0 +1,147 @@
+"""JupyterHub launcher: settings, findings, and a real hub whose users' servers never outlive it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from typing import TYPE_CHECKING
+
+import psutil
+import pytest
+import requests
+
+from harness.errors import BadInputError
+from harness.launchers.jupyterhub import JupyterhubLauncher
+from harness.secrets import SecretStore
+from tests import launching
+from tests.conftest import CLI
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from harness.supervisor import Supervisor
+
+JUPYTERHUB_CHECKS = {"jupyterhub.api-version", "jupyterhub.login", "jupyterhub.login-refused",
+                     "jupyterhub.api-auth", "jupyterhub.spawn", "jupyterhub.kernel",
+                     "jupyterhub.storage", "jupyterhub.stop-server"}
+
+
+def launcher(tmp_path: Path, **tfvars: object) -> JupyterhubLauncher:
+    return JupyterhubLauncher(launching.context(tmp_path, "jupyterhub", **tfvars))
+
+
+def test_storage_path_maps_under_the_users_root(tmp_path: Path) -> None:
+    hub = launcher(tmp_path, singleuser_storage_mount_path="/data/shared")
+    assert hub.storage_template == str(tmp_path / "state" / "jupyterhub" / "users" /
+                                       "{username}" / "data" / "shared")
+
+
+def test_password_is_a_secret_and_findings_name_the_defaults(tmp_path: Path) -> None:
+    secrets = SecretStore()
+    hub = JupyterhubLauncher(launching.context(tmp_path, "jupyterhub", secrets=secrets))
+    assert secrets.get("dummy_password") == "a-shared-secret-password"
+    assert secrets.redactor("pw a-shared-secret-password") == "pw ***"
+    assert hub.entry().credentials["dummy_password"].file == "secrets/dummy_password"
+    findings = " ".join(hub.findings())
+    assert "documented default" in findings
+    assert "plain HTTP" in findings
+
+
+def test_own_password_is_no_finding(tmp_path: Path) -> None:
+    secrets = SecretStore()
+    secrets.put("dummy_password", "a-password-of-our-own")
+    hub = JupyterhubLauncher(launching.context(tmp_path, "jupyterhub", secrets=secrets,
+                                               jhub_proxy_https_enabled=True))
+    assert not any("documented default" in f or "plain HTTP" in f for f in hub.findings())
+
+
+def test_oauth_is_skipped_until_wired_to_the_stand_in(tmp_path: Path) -> None:
+    oauth = launching.context(tmp_path, "jupyterhub", oauth_github_enable=True).scenario
+    assert "oauth_github_enable" in str(JupyterhubLauncher.unsupported(oauth))
+    assert JupyterhubLauncher.unsupported(launching.context(tmp_path, "x").scenario) is None
+    with pytest.raises(BadInputError, match="oauth_github_enable"):
+        launcher(tmp_path, oauth_github_enable=True)
+
+
+@pytest.fixture
+def supervisor(tmp_path: Path):  # type: ignore[no-untyped-def]
+    running = launching.supervisor(tmp_path)
+    yield running
+    running.stop_all()
+
+
+def spawn_user(hub_url: str, password: str, name: str) -> int:
+    """Log in, start the user's server, return the pid of its process."""
+    session = requests.Session()
+    session.get(f"{hub_url}/hub/login", timeout=30)
+    session.post(f"{hub_url}/hub/login", timeout=30, allow_redirects=False,
+                 data={"username": name, "password": password,
+                       "_xsrf": session.cookies.get("_xsrf", "")})
+    token = requests.post(f"{hub_url}/hub/api/users/{name}/tokens", timeout=30, json={
+        "auth": {"username": name, "password": password}}).json()["token"]
+    headers = {"Authorization": f"token {token}"}
+    requests.post(f"{hub_url}/hub/api/users/{name}/server", headers=headers, timeout=60)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        model = requests.get(f"{hub_url}/hub/api/users/{name}", headers=headers, timeout=10)
+        if model.json()["servers"].get("", {}).get("ready"):
+            break
+        time.sleep(0.5)
+    (server,) = [p for p in psutil.process_iter(["cmdline", "environ"])
+                 if "jupyterhub.singleuser" in " ".join(p.info["cmdline"] or [])
+                 and (p.info["environ"] or {}).get("JUPYTERHUB_USER") == name]
+    return server.pid
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("hub_dies", [False, True], ids=["hub-stops", "hub-killed"])
+def test_users_servers_never_outlive_the_run(supervisor: Supervisor, tmp_path: Path,
+                                             hub_dies: bool) -> None:
+    """Stopping the stack ends users' servers, even when the hub was killed and cannot."""
+    hub = launcher(tmp_path)
+    launching.start(supervisor, hub)
+    assert [r.spec.name for r in supervisor.running] == ["jupyterhub-proxy", "jupyterhub"]
+    url = hub.entry().endpoints["hub"]
+    assert hub.versions(hub.entry())["hub"].startswith(("5.", "6."))
+    pid = spawn_user(url, hub.password, "alice")
+    storage = hub.storage_template.format(username="alice")
+    assert os.path.isdir(storage), "the storage path is created before the server starts"
+    if hub_dies:
+        hub_process = supervisor.running[1].executor.process
+        assert hub_process is not None
+        os.kill(hub_process.pid, signal.SIGKILL)
+        hub_process.wait()
+    supervisor.stop_all()
+    _, alive = psutil.wait_procs([psutil.Process(pid)] if psutil.pid_exists(pid) else [],
+                                 timeout=30)
+    assert not alive, "a user's server survived the stack"
+
+
+@pytest.mark.integration
+def test_run_checks_pass_and_findings_reported(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    result = subprocess.run(
+        [*CLI, "run", "--tools", "jupyterhub", "-m", "jupyterhub", "--reports-dir",
+         str(reports), "--run-id", "it"], capture_output=True, text=True, timeout=600,
+        check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = json.loads((reports / "it" / "report.json").read_text(encoding="utf-8"))["runs"][0]
+    statuses = {c["id"]: c["status"] for c in run["checks"] if c["id"] in JUPYTERHUB_CHECKS}
+    assert statuses == dict.fromkeys(JUPYTERHUB_CHECKS, "pass")
+    assert any("documented default" in f for f in run["findings"])
+    assert "a-shared-secret-password" not in (reports / "it" / "report.json").read_text(
+        encoding="utf-8")
+    assert "finding:" in (reports / "it" / "report.md").read_text(encoding="utf-8")
+
+
+def test_local_target_skips_the_hub_in_the_oauth_scenario(tmp_path: Path) -> None:
+    from harness.scenario import load_scenario
+    from harness.targets.local import LocalTarget
+
+    target = LocalTarget("local://", {})
+    target.prepare(load_scenario("oauth"), tmp_path, SecretStore(), frozenset({"jupyterhub"}))
+    assert "jupyterhub" not in target.launchers
+    assert "GitHubOAuthenticator" in target.skipped["jupyterhub"]

@@ -1,0 +1,213 @@
+"""Seldon: the env builder, the SeldonDeployment API stand-in, and a real run with MLServer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import psutil
+import pytest
+import requests
+
+from harness import envs
+from harness.errors import ProvisionError
+from harness.launchers.base import free_port
+from harness.launchers.seldon import SeldonLauncher, mlserver_requirements
+from harness.launchers.seldon_controlplane import InvalidDeploymentError, _validate
+from tests import launching
+from tests.conftest import CLI
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+SELDON_CHECKS = {"seldon.deploy", "seldon.predict-v2", "seldon.missing-model",
+                 "seldon.undeploy", "seldon.metrics"}
+
+
+def deployment(**graph: Any) -> dict[str, Any]:
+    node = {"name": "classifier", "implementation": "MLFLOW_SERVER",
+            "modelUri": "models:/m@champion", **graph}
+    return {"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
+            "metadata": {"name": "demo"},
+            "spec": {"protocol": "v2", "predictors": [{"name": "default", "graph": node}]}}
+
+
+def test_valid_deployment_accepted() -> None:
+    name, graph = _validate(deployment())
+    assert (name, graph["modelUri"]) == ("demo", "models:/m@champion")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"implementation": "SKLEARN_SERVER"}, "MLFLOW_SERVER"),
+    ({"modelUri": ""}, "modelUri"),
+    ({"children": [{"name": "x"}]}, "without children"),
+])
+def test_unserved_graphs_rejected(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidDeploymentError, match=message):
+        _validate(deployment(**change))
+
+
+def test_seldon_protocol_and_bad_name_rejected() -> None:
+    body = deployment()
+    body["spec"]["protocol"] = "seldon"
+    with pytest.raises(InvalidDeploymentError, match="only 'v2'"):
+        _validate(body)
+    body = deployment()
+    body["metadata"]["name"] = "Not_A_Name"
+    with pytest.raises(InvalidDeploymentError, match="DNS-1123"):
+        _validate(body)
+
+
+def test_model_env_follows_main_env_mlflow() -> None:
+    import mlflow
+
+    pins = mlserver_requirements()
+    assert f"mlflow=={mlflow.__version__}" in pins
+    assert "uvloop<0.22" in pins
+
+
+def test_env_path_keyed_by_pins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(envs.ENV_CACHE_DIR, str(tmp_path))
+    first = envs.env_path("tool", ("a==1",))
+    assert first.parent == tmp_path / "envs"
+    assert first != envs.env_path("tool", ("a==2",))
+    assert first == envs.env_path("tool", ("a==1",))
+
+
+def test_complete_env_reused_without_uv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(envs.ENV_CACHE_DIR, str(tmp_path))
+    path = envs.env_path("tool", ("a==1",))
+    path.mkdir(parents=True)
+    (path / ".complete").write_text("a==1\n", encoding="utf-8")
+
+    def no_uv() -> str:
+        raise AssertionError("uv must not run for a cached environment")
+
+    monkeypatch.setattr(envs, "uv_binary", no_uv)
+    assert envs.ensure_env("tool", ("a==1",)).python == path / "bin" / "python"
+
+
+def test_failed_build_names_the_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(envs.ENV_CACHE_DIR, str(tmp_path))
+    with pytest.raises(ProvisionError, match="broken environment"):
+        envs.ensure_env("broken", ("not a requirement ===",), timeout_s=120)
+    assert not (envs.env_path("broken", ("x",)) / ".complete").exists()
+
+
+def test_metrics_follow_usage_metrics_enabled(tmp_path: Path) -> None:
+    off = SeldonLauncher(launching.context(tmp_path, "seldon", usage_metrics_enabled=False))
+    assert off.entry().expect["metrics"] is False
+    assert "seldon: the deployment API" in off.findings()[0]
+
+
+@pytest.fixture
+def control_plane(tmp_path: Path) -> Iterator[str]:
+    """The control plane alone, with MLflow's address pointing at nothing."""
+    env = envs.ensure_env("mlserver", mlserver_requirements())
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness.launchers.seldon_controlplane", "--port", str(port),
+         "--python", str(env.python), "--state-dir", str(tmp_path / "deployments"),
+         "--tracking-uri", f"http://127.0.0.1:{free_port()}", "--ready-timeout-s", "120"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # MLflow's client retries an unreachable server for minutes by default.
+        env={**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/healthz", timeout=2)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(60)
+
+
+@pytest.mark.integration
+def test_api_validates_fails_and_stops_servers(control_plane: str) -> None:
+    collection = f"{control_plane}/apis/machinelearning.seldon.io/v1/namespaces/ns" \
+        "/seldondeployments"
+    invalid = requests.post(collection, json=deployment(implementation="TFSERVING"), timeout=10)
+    assert invalid.status_code == 422
+    assert "MLFLOW_SERVER" in invalid.json()["message"]
+    created = requests.post(collection, json=deployment(), timeout=10)
+    assert created.status_code == 201
+    assert requests.post(collection, json=deployment(), timeout=10).status_code == 409
+    deadline = time.monotonic() + 120
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status = requests.get(f"{collection}/demo", timeout=10).json()["status"]
+        if status["state"] != "Creating":
+            break
+        time.sleep(0.5)
+    # MLflow is unreachable: the server cannot fetch the model, exits, and says why.
+    assert status["state"] == "Failed", status
+    assert "models:/m@champion" in status["description"]
+    assert requests.delete(f"{collection}/demo", timeout=30).status_code == 200
+    assert requests.get(f"{collection}/demo", timeout=10).status_code == 404
+    assert requests.get(collection, timeout=10).json()["items"] == []
+
+
+@pytest.mark.integration
+def test_shutdown_stops_a_model_server_still_loading(control_plane: str, tmp_path: Path) -> None:
+    collection = f"{control_plane}/apis/machinelearning.seldon.io/v1/namespaces/ns" \
+        "/seldondeployments"
+    assert requests.post(collection, json=deployment(), timeout=10).status_code == 201
+    plane = next(p for p in psutil.process_iter(["cmdline"])
+                 if str(tmp_path) in " ".join(p.info["cmdline"] or [])
+                 and "seldon_controlplane" in " ".join(p.info["cmdline"] or []))
+    servers = [p for p in psutil.process_iter(["cmdline"])
+               if "mlserver.cli.main" in " ".join(p.info["cmdline"] or [])
+               and str(tmp_path) in " ".join(p.info["cmdline"] or [])]
+    assert servers, "a model server was started"
+    plane.terminate()
+    _, alive = psutil.wait_procs(servers, timeout=30)
+    assert not alive
+
+
+@pytest.mark.integration
+def test_run_deploys_serves_and_leaves_nothing(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    result = subprocess.run(
+        [*CLI, "run", "--tools", "seldon", "-m", "seldon", "--reports-dir", str(reports),
+         "--run-id", "it"], capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = json.loads((reports / "it" / "report.json").read_text(encoding="utf-8"))["runs"][0]
+    statuses = {c["id"]: c["status"] for c in run["checks"] if c["id"] in SELDON_CHECKS}
+    assert statuses == dict.fromkeys(SELDON_CHECKS, "pass")
+    assert run["versions"]["seldon"]["mlserver"] == "1.7.1"
+    assert any(f.startswith("seldon:") for f in run["findings"])
+    assert not [p for p in psutil.process_iter(["cmdline"])
+                if str(reports) in " ".join(p.info["cmdline"] or [])]
+
+
+@pytest.mark.integration
+def test_model_servers_never_outlive_a_killed_control_plane(tmp_path: Path) -> None:
+    """Even when the control plane dies hard, the supervisor's stop reaches its model servers."""
+    import signal
+
+    supervisor = launching.supervisor(tmp_path)
+    seldon = SeldonLauncher(launching.context(tmp_path, "seldon"))
+    seldon.tracking_uri = f"http://127.0.0.1:{free_port()}"  # MLflow away: loading hangs
+    try:
+        launching.start(supervisor, seldon)
+        collection = f"{seldon.url}/apis/machinelearning.seldon.io/v1/namespaces/ns" \
+            "/seldondeployments"
+        assert requests.post(collection, json=deployment(), timeout=10).status_code == 201
+        plane = supervisor.running[0].executor.process
+        assert plane is not None
+        servers = psutil.Process(plane.pid).children()
+        assert servers, "a model server was started"
+        plane.send_signal(signal.SIGKILL)
+        plane.wait()
+    finally:
+        supervisor.stop_all()
+    _, alive = psutil.wait_procs(servers, timeout=30)
+    assert not alive, "a model server survived its control plane"
