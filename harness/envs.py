@@ -90,7 +90,7 @@ def ensure_env(name: str, requirements: tuple[str, ...], *, timeout_s: float = 6
 def _run(argv: list[str], name: str, timeout_s: float, log_path: Path | None) -> None:
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s,
-                              check=False, stdin=subprocess.DEVNULL)
+                              check=False, stdin=subprocess.DEVNULL, env=_own_pins_env())
     except subprocess.TimeoutExpired as exc:
         raise ProvisionError(f"{name} environment: {argv[1:3]} took over {timeout_s:g}s") from exc
     if log_path is not None:
@@ -100,3 +100,11 @@ def _run(argv: list[str], name: str, timeout_s: float, log_path: Path | None) ->
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-10:])
         msg = f"{name} environment: `uv {' '.join(argv[1:3])}` exited {done.returncode}:\n{tail}"
         raise ProvisionError(msg)
+
+
+def _own_pins_env() -> dict[str, str]:
+    # A tool environment has its own pins: constraints meant for the harness's environment
+    # (tox sets UV_CONSTRAINT / PIP_CONSTRAINT) would make them unsatisfiable.
+    ignored = {"UV_CONSTRAINT", "UV_OVERRIDE", "UV_BUILD_CONSTRAINT", "PIP_CONSTRAINT",
+               "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
+    return {key: value for key, value in os.environ.items() if key not in ignored}
