@@ -33,8 +33,10 @@ def hub(stack: Stack) -> str:
 @pytest.fixture(scope="module")
 def password(stack: Stack) -> str:
     """The shared password of the DummyAuthenticator."""
-    if stack.tools["jupyterhub"].expect.get("authenticator") != "dummy":
-        pytest.skip("the stack's hub does not use the DummyAuthenticator")
+    authenticator = stack.tools["jupyterhub"].expect.get("authenticator")
+    if authenticator != "dummy":
+        pytest.skip(f"the stack's hub authenticates with {authenticator!r}, not the shared "
+                    "password of the DummyAuthenticator (jupyterhub.oauth-* checks cover it)")
     return stack.secret("jupyterhub", "dummy_password")
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ import pytest
 import requests
 
 from harness.errors import BadInputError
+from harness.launchers.base import ProcessSpec
 from harness.launchers.jupyterhub import JupyterhubLauncher
 from harness.secrets import SecretStore
 from tests import launching
@@ -27,6 +29,12 @@ if TYPE_CHECKING:
 JUPYTERHUB_CHECKS = {"jupyterhub.api-version", "jupyterhub.login", "jupyterhub.login-refused",
                      "jupyterhub.api-auth", "jupyterhub.spawn", "jupyterhub.kernel",
                      "jupyterhub.storage", "jupyterhub.stop-server"}
+OAUTH_CHECKS = {"jupyterhub.oauth-redirect", "jupyterhub.oauth-member",
+                "jupyterhub.oauth-non-member", "jupyterhub.oauth-admin",
+                "jupyterhub.oauth-dummy-refused"}
+# Checks that log in with the DummyAuthenticator's shared password: skipped under OAuth.
+DUMMY_CHECKS = {"jupyterhub.login", "jupyterhub.login-refused", "jupyterhub.spawn",
+                "jupyterhub.kernel", "jupyterhub.storage", "jupyterhub.stop-server"}
 
 
 def launcher(tmp_path: Path, **tfvars: object) -> JupyterhubLauncher:
@@ -58,12 +66,53 @@ def test_own_password_is_no_finding(tmp_path: Path) -> None:
     assert not any("documented default" in f or "plain HTTP" in f for f in hub.findings())
 
 
-def test_oauth_is_skipped_until_wired_to_the_stand_in(tmp_path: Path) -> None:
-    oauth = launching.context(tmp_path, "jupyterhub", oauth_github_enable=True).scenario
-    assert "oauth_github_enable" in str(JupyterhubLauncher.unsupported(oauth))
-    assert JupyterhubLauncher.unsupported(launching.context(tmp_path, "x").scenario) is None
-    with pytest.raises(BadInputError, match="oauth_github_enable"):
-        launcher(tmp_path, oauth_github_enable=True)
+def test_oauth_runs_against_the_github_stand_in(tmp_path: Path) -> None:
+    secrets = SecretStore()
+    secrets.put("oauth_github_client_secret", "client-secret-of-the-run")
+    context = launching.context(tmp_path, "jupyterhub", scenario="oauth", secrets=secrets)
+    assert JupyterhubLauncher.unsupported(context.scenario) is None
+    hub = JupyterhubLauncher(context)
+    assert not context.state_dir.exists(), "validation writes nothing"
+    context.state_dir.mkdir(parents=True)
+    stages = hub.processes()
+    github = next(stages)
+    assert isinstance(github, ProcessSpec)
+    assert github.name == "github"
+    assert github.argv[:3] == [sys.executable, "-m", "harness.standins.github"]
+    config = context.state_dir / "github.json"
+    assert config.stat().st_mode & 0o777 == 0o600
+    app = json.loads(config.read_text(encoding="utf-8"))["apps"][0]
+    assert app["callback_url"] == f"{hub.url}/hub/oauth_callback"
+    assert app["client_secret"] == "client-secret-of-the-run"
+    *_, hub_spec = list(stages)
+    assert isinstance(hub_spec, ProcessSpec)
+    assert hub_spec.env["GITHUB_CLIENT_SECRET"] == "client-secret-of-the-run"
+    assert "JHUB_DUMMY_PASSWORD" not in hub_spec.env
+    settings = (context.state_dir / "settings.json").read_text(encoding="utf-8")
+    assert "client-secret-of-the-run" not in settings, "the secret reaches the hub by env only"
+    assert json.loads(settings)["github"]["allowed_organizations"] == ["mlops-conformance"]
+    entry = hub.entry()
+    assert entry.endpoints["github"] == hub.github_url
+    assert entry.expect["authenticator"] == "github"
+    assert entry.expect["admin_users"] == ["ada"]
+    assert entry.expect["github_users"]["eve"] == ["another-org"]
+    assert "client-secret-of-the-run" not in entry.model_dump_json()
+    findings = " ".join(hub.findings())
+    assert "DummyAuthenticator" not in findings
+    assert "plain HTTP" in findings
+
+
+def test_oauth_without_organisations_is_a_finding(tmp_path: Path) -> None:
+    hub = JupyterhubLauncher(launching.context(tmp_path, "jupyterhub", scenario="oauth",
+                                               oauth_github_allowed_organizations=[]))
+    assert any("every GitHub user can log in" in f for f in hub.findings())
+
+
+def test_oauth_without_stand_in_accounts_is_bad_input(tmp_path: Path) -> None:
+    context = launching.context(tmp_path, "jupyterhub", scenario="oauth")
+    context.scenario.local.github = None
+    with pytest.raises(BadInputError, match="local.github"):
+        JupyterhubLauncher(context)
 
 
 @pytest.fixture
@@ -137,11 +186,36 @@ def test_run_checks_pass_and_findings_reported(tmp_path: Path) -> None:
     assert "finding:" in (reports / "it" / "report.md").read_text(encoding="utf-8")
 
 
-def test_local_target_skips_the_hub_in_the_oauth_scenario(tmp_path: Path) -> None:
+def test_local_target_runs_the_hub_in_the_oauth_scenario(tmp_path: Path) -> None:
     from harness.scenario import load_scenario
     from harness.targets.local import LocalTarget
 
     target = LocalTarget("local://", {})
     target.prepare(load_scenario("oauth"), tmp_path, SecretStore(), frozenset({"jupyterhub"}))
-    assert "jupyterhub" not in target.launchers
-    assert "GitHubOAuthenticator" in target.skipped["jupyterhub"]
+    assert "jupyterhub" in target.launchers
+    assert "jupyterhub" not in target.skipped
+
+
+@pytest.mark.integration
+def test_oauth_run_passes_and_refuses_the_shared_password(tmp_path: Path) -> None:
+    """`run --scenario oauth --tools jupyterhub`: OAuth checks pass, dummy checks skip."""
+    from tests.test_six_tools_integration import survivors
+
+    reports = tmp_path / "reports"
+    result = subprocess.run(
+        [*CLI, "run", "--scenario", "oauth", "--tools", "jupyterhub", "-m", "jupyterhub",
+         "--reports-dir", str(reports), "--run-id", "oauth"],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = reports / "oauth"
+    run = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))["runs"][0]
+    statuses = {c["id"]: c["status"] for c in run["checks"] if c["tool"] == "jupyterhub"}
+    assert {k: v for k, v in statuses.items() if k in OAUTH_CHECKS} == dict.fromkeys(
+        OAUTH_CHECKS, "pass")
+    skipped = {c["id"]: c["message"] for c in run["checks"] if c["id"] in DUMMY_CHECKS}
+    assert set(skipped) == DUMMY_CHECKS
+    assert all("authenticates with 'github'" in reason for reason in skipped.values())
+    assert statuses["jupyterhub.api-auth"] == "pass"
+    assert {"github", "jupyterhub", "jupyterhub-proxy"} <= set(run["ready_s"])
+    assert not any("DummyAuthenticator" in f for f in run["findings"])
+    assert not survivors(run_dir)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 
+from harness.control import ControlServer
 from harness.errors import BadInputError, ProvisionError
 from harness.launchers import LAUNCHERS, get_launcher_class
 from harness.launchers.base import LaunchContext, Launcher, ProcessSpec, PythonEnv
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from harness.targets.base import Progress
 
 _POLL_S = 0.2  # how often the main thread wakes up, so Ctrl-C and SIGTERM act at once
+CONTROL_TOKEN = "local_control_token"  # noqa: S105 - the secret's name, not its value
 
 
 def python_env(scenario: Scenario, tool: str) -> PythonEnv:
@@ -58,11 +60,15 @@ class LocalTarget(Target):
         self.skipped: dict[str, str] = {}
         self.supervisor: Supervisor | None = None
         self.state_dir: Path | None = None
+        self.secrets: SecretStore | None = None
+        self.control: ControlServer | None = None
+        self.components: dict[str, list[str]] = {}  # tool -> its processes, in start order
 
     def prepare(self, scenario: Scenario, run_dir: Path, secrets: SecretStore,
                 tools: frozenset[str] | None = None) -> None:
         """Build the launchers of the enabled tools and of the services they require."""
         state_dir = self.state_dir = run_dir / "state"
+        self.secrets = secrets
 
         def add(name: str) -> None:
             if name in self.launchers:
@@ -119,7 +125,27 @@ class LocalTarget(Target):
                 raise ProvisionError(f"{name}: ready but cannot report its version: {exc}") from exc
             stack.tools[name] = entry
         self.supervisor.watch()
+        self._serve_control(stack)
         return stack
+
+    def _serve_control(self, stack: Stack) -> None:
+        """Offer checks a restart of each tool (`endpoints.restart`), as deleting a pod does."""
+        if self.secrets is None:
+            return
+        token = self.secrets.generate(CONTROL_TOKEN)
+        self.control = ControlServer(self._restart, token)
+        self.control.start()
+        for name, entry in stack.tools.items():
+            entry.endpoints["restart"] = self.control.restart_url(name)
+            entry.credentials["restart"] = self.secrets.ref(CONTROL_TOKEN)
+
+    def _restart(self, tool: str) -> dict[str, dict[str, int]]:
+        assert self.supervisor is not None
+        restarted: dict[str, dict[str, int]] = {}
+        for component in self.components[tool]:
+            before, after = self.supervisor.restart(component)
+            restarted[component] = {"pid_before": before, "pid_after": after}
+        return restarted
 
     def _start_tool(self, launcher: Launcher, needs: list[concurrent.futures.Future[None]],
                     pool: concurrent.futures.ThreadPoolExecutor, progress: Progress) -> None:
@@ -128,6 +154,7 @@ class LocalTarget(Target):
         launcher.context.state_dir.mkdir(parents=True, exist_ok=True)
         for stage in launcher.processes():
             specs = [stage] if isinstance(stage, ProcessSpec) else list(stage)
+            self.components.setdefault(launcher.NAME, []).extend(s.name for s in specs)
             if len(specs) == 1:
                 self._start_process(specs[0], progress)
                 continue
@@ -180,6 +207,8 @@ class LocalTarget(Target):
     def down(self, progress: Progress) -> list[str]:
         """Stop every server in reverse start order, then remove the run's state."""
         problems: list[str] = []
+        if self.control is not None:
+            self.control.stop()
         if self.supervisor is not None:
             progress.component("stack", "stopping")
             problems = self.supervisor.stop_all()
