@@ -37,10 +37,12 @@ def main() -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--reports-dir", type=Path, help="keep the runs' reports here")
     parser.add_argument("extra", nargs="*", help="arguments for `mlops-conformance run`")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
-        runs = [one_run(Path(directory), i, args.extra) for i in range(args.repeat)]
+        reports = args.reports_dir or Path(directory)
+        runs = [one_run(reports, i, args.extra) for i in range(args.repeat)]
     median = statistics.median
     phases = sorted({p for run in runs for p in run["phases_s"]})
     components = sorted({c for run in runs for c in run["ready_s"]})

@@ -40,9 +40,18 @@ class ToolSettings(BaseModel):
 
 
 class MlflowSettings(ToolSettings):
-    """MLflow tracking server: where artifacts go (`default_artifact_root`)."""
+    """MLflow tracking server: where artifacts go, and its backend store (`db_*`)."""
 
     default_artifact_root: str = Field(min_length=1)
+    db_host: str
+    db_port: int = Field(ge=1, le=65535)
+    db_username: str = Field(min_length=1)
+    database_name: str = Field(min_length=1)
+
+    @property
+    def external_database(self) -> bool:
+        """Whether the backend store is an external PostgreSQL (the module's rule: `db_host`)."""
+        return bool(self.db_host)
 
 
 class DaskSettings(ToolSettings):

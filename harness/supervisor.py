@@ -7,6 +7,7 @@ process that carries the executor's marker); this module adds logs, death watch 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import subprocess
@@ -126,6 +127,46 @@ class Supervisor:
                 executor.probe = spec.ready_check
             running = Running(spec, executor, log_path, log_file)
             self._running.append(running)
+        self._await_start(running)
+        return running
+
+    def restart(self, name: str) -> tuple[int, int]:
+        """Stop server `name` and start it again as it was started, blocking until it is ready;
+        the death watch does not report the stop. A failed restart is reported as a death.
+
+        Returns:
+            The server's pid before and after.
+
+        Raises:
+            KeyError: no server of that name was started.
+            ProvisionError: it did not come back; the message quotes its log.
+
+        """
+        with self._lock:
+            found = [r for r in self._running if r.spec.name == name]
+        if not found:
+            raise KeyError(name)
+        running = found[0]
+        before = running.executor.process.pid if running.executor.process else 0
+        running.stopping = True
+        # An unexpected exit code while stopping does not matter: it is gone either way.
+        with contextlib.suppress(ExecutorError):
+            running.executor.stop(stop_signal=running.spec.stop_signal)
+        try:
+            self._await_start(running)
+        except ProvisionError as exc:
+            if self.failure is None and not self._closing.is_set():
+                self.failure = f"{name} did not come back after a restart: {exc}"
+                self.on_death(self.failure)
+            raise
+        finally:
+            running.stopping = False
+        after = running.executor.process.pid if running.executor.process else 0
+        return before, after
+
+    def _await_start(self, running: Running) -> None:
+        """Start `running`'s executor, wait until ready; errors name it and quote its log."""
+        spec, executor, log_path = running.spec, running.executor, running.log_path
         started = time.monotonic()
         try:
             executor.start()
@@ -148,7 +189,6 @@ class Supervisor:
             raise WaitTimeoutError(msg) from exc
         running.ready_s = time.monotonic() - started
         self._write_pids()
-        return running
 
     def watch(self, interval_s: float = 0.5) -> None:
         """Start a thread that reports any server that dies after it was ready."""

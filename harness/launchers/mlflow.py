@@ -1,4 +1,6 @@
-"""MLflow tracking server and model registry, as `mlflow server` with a SQLite backend store."""
+"""MLflow tracking server and model registry: `mlflow server` on SQLite, or on the scenario's
+external PostgreSQL (`db_host`) as the chart's `backendStore.postgres`.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +15,12 @@ from harness.settings import MlflowSettings
 from harness.stack import ToolEntry
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     from harness.launchers.base import LaunchContext
+    from harness.launchers.postgres import Database, PostgresLauncher
+
+PASSWORD_SECRET = "db_password"  # noqa: S105 - the root variable's name, not its value
 
 
 class MlflowLauncher(Launcher):
@@ -28,6 +33,19 @@ class MlflowLauncher(Launcher):
         self.settings = MlflowSettings.from_scenario(context.scenario)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.database: Database | None = None
+
+    def requires(self) -> tuple[str, ...]:
+        """PostgreSQL when the scenario names an external database host."""
+        return ("postgres",) if self.settings.external_database else ()
+
+    def bind(self, required: Mapping[str, Launcher]) -> None:
+        """Ask for the external database: `database_name` owned by `db_username`, `db_password`."""
+        if "postgres" in required:
+            postgres: PostgresLauncher = required["postgres"]  # type: ignore[assignment]
+            self.database = postgres.database(self.settings.database_name,
+                                              self.settings.db_username, PASSWORD_SECRET,
+                                              external=True)
 
     @property
     def artifact_destination(self) -> str:
@@ -45,30 +63,44 @@ class MlflowLauncher(Launcher):
         destination = self.artifact_destination
         if "://" not in destination:
             Path(destination).mkdir(parents=True, exist_ok=True)
-        database = self.context.state_dir / "mlflow.db"
+        backend_store = f"sqlite:///{self.context.state_dir / 'mlflow.db'}"
+        if self.database is not None:
+            self.database.check_login("mlflow", self._password)
+            backend_store = self.database.url(self._password, "postgresql+psycopg")
         yield ProcessSpec(
             name="mlflow",
             argv=self.context.python.module(
                 "mlflow", "server",
                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-                "--backend-store-uri", f"sqlite:///{database}",
                 "--serve-artifacts", "--artifacts-destination", destination,
             ),
+            # The store's URL may hold a password: it goes in the environment, never in argv.
             # Background job execution costs ~1 GB and is not under test.
-            env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+            env={"MLFLOW_BACKEND_STORE_URI": backend_store,
+                 "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
             health_url=f"{self.url}/health",
             timeout_s=self.context.timeout_s("mlflow"),
         )
 
+    @property
+    def _password(self) -> str:
+        return self.context.secrets.get(PASSWORD_SECRET)
+
     def entry(self) -> ToolEntry:
-        """Tracking URI, and the artifact destination the scenario asked for."""
-        return ToolEntry(
-            endpoints={"tracking": self.url},
-            expect={"artifact_destination": self.artifact_destination},
-        )
+        """Tracking URI, the artifact destination, and the backend store with its database."""
+        expect: dict[str, object] = {"artifact_destination": self.artifact_destination,
+                                     "backend_store": "sqlite"}
+        credentials = {}
+        if self.database is not None:
+            expect["backend_store"] = "postgresql"
+            expect["external_database"] = self.database.describe(self.settings.db_host)
+            credentials["database"] = self.context.secrets.ref(PASSWORD_SECRET)
+        return ToolEntry(endpoints={"tracking": self.url}, credentials=credentials,
+                         expect=expect)
 
     def versions(self, entry: ToolEntry) -> dict[str, str]:
         """The server's own `/version`."""
         response = requests.get(f"{entry.endpoints['tracking']}/version", timeout=10)
         response.raise_for_status()
         return {"server": response.text.strip()}
+

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from harness.errors import BadInputError, ProvisionError
+from harness.launchers import _pglease
+from harness.launchers._database import Database
 from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
 from harness.stack import ToolEntry
 
@@ -26,24 +27,6 @@ SUPERUSER = "postgres"
 # PostgreSQL refuses to run as root. As root it runs in a user namespace where it is `nobody`
 # while its files stay root's: this works in private directories (e.g. under /root) too.
 AS_NOBODY = ["unshare", "--user", "--map-user=65534", "--map-group=65534", "--"]
-
-
-@dataclass(frozen=True)
-class Database:
-    """A database, its owner and where to reach it; the password stays in the secret store."""
-
-    host: str
-    port: int
-    name: str
-    user: str
-    password_secret: str
-
-    def url(self, password: str, driver: str = "postgresql") -> str:
-        """SQLAlchemy-style URL, e.g. `postgresql+asyncpg://user:pw@host:port/name`; a
-        `${VAR}` password reference (expanded later, e.g. by Feast) is kept as it is.
-        """
-        secret = quote(password, safe="${}")
-        return f"{driver}://{self.user}:{secret}@{self.host}:{self.port}/{self.name}"
 
 
 def binary_dir() -> Path:
@@ -85,6 +68,10 @@ def _check_user_namespace() -> None:
 class PostgresLauncher(Launcher):
     """`initdb` then `postgres` on 127.0.0.1 (TCP only, password auth), then the databases
     that requiring launchers asked for through `database()`.
+
+    A database asked for as `external` plays a scenario's externally managed PostgreSQL: it
+    lives on this server too, unless `HARNESS_EXTERNAL_POSTGRES_DSN` names a running server;
+    then a lease process creates it there and drops it at teardown.
     """
 
     NAME = "postgres"
@@ -96,15 +83,26 @@ class PostgresLauncher(Launcher):
         if self.run_as:
             _check_user_namespace()
         self.port = free_port()
+        self.external = _pglease.external_address()
         self.databases: dict[str, Database] = {}
 
-    def database(self, name: str, user: str, password_secret: str) -> Database:
+    def database(self, name: str, user: str, password_secret: str, *,
+                 external: bool = False) -> Database:
         """Ask for database `name` owned by `user`, whose password is secret `password_secret`
         (generated if new); created once the server is up. Call it from `bind()`.
+
+        >>> postgres.database("mlflow", "mlflow", "db_password", external=True)
         """
         self.context.secrets.generate(password_secret)
-        self.databases[name] = Database(HOST, self.port, name, user, password_secret)
+        host, port = self.external if external and self.external else (HOST, self.port)
+        self.databases[name] = Database(host, port, name, user, password_secret,
+                                        leased=(host, port) == self.external)
         return self.databases[name]
+
+    @property
+    def serves_locally(self) -> bool:
+        """Whether this run needs its own server: not when every database is on the DSN's."""
+        return not self.databases or any(not d.leased for d in self.databases.values())
 
     @property
     def data_dir(self) -> Path:
@@ -112,7 +110,28 @@ class PostgresLauncher(Launcher):
         return self.context.state_dir / "data"
 
     def processes(self) -> Iterator[Stage]:
-        """Initialise the cluster, yield the server, then create the requested databases."""
+        """Initialise the cluster, yield the server, create the requested databases; then the
+        lease on the external server, if one is used.
+        """
+        if self.serves_locally:
+            yield from self._local_server()
+        leased = [d for d in self.databases.values() if d.leased]
+        if leased:
+            yield self._lease(leased)
+
+    def _lease(self, databases: list[Database]) -> ProcessSpec:
+        ready = self.context.state_dir / "lease-ready"
+        spec = [{"name": d.name, "user": d.user,
+                 "password": self.context.secrets.get(d.password_secret)} for d in databases]
+        return ProcessSpec(
+            name="postgres-external",
+            argv=self.context.python.module("harness.launchers._pglease"),
+            env={_pglease.ENV_SPEC: json.dumps(spec), _pglease.ENV_READY: str(ready)},
+            ready_check=ready.exists,
+            timeout_s=self.context.timeout_s("postgres"),
+        )
+
+    def _local_server(self) -> Iterator[Stage]:
         self._initdb()
         yield ProcessSpec(
             name="postgres",
@@ -159,6 +178,8 @@ class PostgresLauncher(Launcher):
             with self._connect() as connection:
                 roles: set[str] = set()
                 for database in self.databases.values():
+                    if database.leased:
+                        continue  # the lease creates it on the external server
                     if database.user not in roles:  # two databases may share an owner
                         password = self.context.secrets.get(database.password_secret)
                         connection.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
@@ -170,15 +191,29 @@ class PostgresLauncher(Launcher):
             raise ProvisionError(f"postgres: cannot create the databases: {exc}") from exc
 
     def entry(self) -> ToolEntry:
-        """The server's address and the databases it holds (name -> owner)."""
+        """The servers' addresses and the databases they hold (name -> owner)."""
+        endpoints, credentials = {}, {}
+        if self.serves_locally:
+            endpoints["server"] = f"postgresql://{HOST}:{self.port}"
+            credentials["superuser"] = self.context.secrets.ref("postgres_superuser_password")
+        if any(d.leased for d in self.databases.values()):
+            endpoints["external"] = "postgresql://{}:{}".format(*self.external or ())
         return ToolEntry(
-            endpoints={"server": f"postgresql://{HOST}:{self.port}"},
-            credentials={"superuser": self.context.secrets.ref("postgres_superuser_password")},
+            endpoints=endpoints, credentials=credentials,
             expect={"databases": {d.name: d.user for d in self.databases.values()}},
         )
 
     def versions(self, entry: ToolEntry) -> dict[str, str]:
-        """`server_version` as the running server reports it."""
-        with self._connect() as connection:
-            row = connection.execute("SHOW server_version").fetchone()
+        """`server_version` as the running server (or the external one) reports it."""
+        if self.serves_locally:
+            with self._connect() as connection:
+                row = connection.execute("SHOW server_version").fetchone()
+        else:
+            import psycopg  # noqa: PLC0415 - only when PostgreSQL runs
+
+            with psycopg.connect(os.environ[_pglease.ENV_DSN], connect_timeout=5) as connection:
+                row = connection.execute("SHOW server_version").fetchone()
         return {"server": str(row[0]) if row else "unknown"}
+
+
+__all__ = ["AS_NOBODY", "HOST", "SUPERUSER", "Database", "PostgresLauncher", "binary_dir"]

@@ -1,4 +1,6 @@
-"""Prefect: `prefect server` on its PostgreSQL database, and a process worker (the seed's agent)."""
+"""Prefect: `prefect server` on its PostgreSQL database (the subchart's, or the scenario's external
+one), and a process worker (the seed's agent).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +25,13 @@ if TYPE_CHECKING:
 PASSWORD_SECRET = "prefect_postgresql_password"  # noqa: S105 - the secret's name, not its value
 
 
+def existing_secret_password(secret_name: str) -> str:
+    """The run secret that plays Kubernetes Secret `secret_name` (key `password`), which the
+    chart reads for an external database; the run generates it as an operator would create it.
+    """
+    return f"{secret_name}.password"
+
+
 class PrefectSettings(ToolSettings):
     """Prefect server and worker, named after the root variables."""
 
@@ -31,6 +40,9 @@ class PrefectSettings(ToolSettings):
     agent_work_pool_name: str = Field(min_length=1)
     postgresql_database: str = Field(min_length=1)
     postgresql_username: str = Field(min_length=1)
+    postgresql_use_subchart: bool
+    postgresql_external_hostname: str
+    postgresql_existing_secret: str
 
 
 class PrefectLauncher(Launcher):
@@ -48,10 +60,17 @@ class PrefectLauncher(Launcher):
         self.database: Database | None = None
 
     def bind(self, required: Mapping[str, Launcher]) -> None:
-        """Ask PostgreSQL for the server's database and user, as the chart's subchart has."""
+        """Ask PostgreSQL for the server's database and user: the subchart's, or (with
+        `postgresql_use_subchart = false`) the external one's, whose password is the
+        `password` key of `postgresql_existing_secret`.
+        """
         postgres: PostgresLauncher = required["postgres"]  # type: ignore[assignment]
-        self.database = postgres.database(self.settings.postgresql_database,
-                                          self.settings.postgresql_username, PASSWORD_SECRET)
+        settings = self.settings
+        external = not settings.postgresql_use_subchart
+        secret = existing_secret_password(settings.postgresql_existing_secret or "prefect") \
+            if external else PASSWORD_SECRET
+        self.database = postgres.database(settings.postgresql_database,
+                                          settings.postgresql_username, secret, external=external)
 
     def _environment(self, home: str) -> dict[str, str]:
         # Everything Prefect writes (profiles, local results, logs) stays in the run's state.
@@ -66,6 +85,8 @@ class PrefectLauncher(Launcher):
         """Yield the server; create the pool and queues; yield the worker if enabled."""
         assert self.database is not None, "bind() gives the server its database"
         password = self.context.secrets.get(self.database.password_secret)
+        if not self.settings.postgresql_use_subchart:
+            self.database.check_login("prefect-server", password)
         yield ProcessSpec(
             name="prefect-server",
             argv=self.context.python.module(
@@ -114,16 +135,21 @@ class PrefectLauncher(Launcher):
             raise ProvisionError(msg) from exc
 
     def entry(self) -> ToolEntry:
-        """The API URL; whether a worker runs, and on which pool and queues."""
-        return ToolEntry(
-            endpoints={"api": self.url},
-            expect={
-                "worker": self.settings.agent_enabled,
-                "work_pool": self.settings.agent_work_pool_name,
-                "work_queues": list(self.settings.agent_prefect_labels),
-                "database": "postgresql",
-            },
-        )
+        """The API URL; whether a worker runs, and on which pool and queues; with an external
+        database, where it is and a reference to its password.
+        """
+        expect: dict[str, object] = {
+            "worker": self.settings.agent_enabled,
+            "work_pool": self.settings.agent_work_pool_name,
+            "work_queues": list(self.settings.agent_prefect_labels),
+            "database": "postgresql",
+        }
+        credentials = {}
+        if self.database is not None and not self.settings.postgresql_use_subchart:
+            expect["external_database"] = self.database.describe(
+                self.settings.postgresql_external_hostname)
+            credentials["database"] = self.context.secrets.ref(self.database.password_secret)
+        return ToolEntry(endpoints={"api": self.url}, credentials=credentials, expect=expect)
 
     def findings(self) -> list[str]:
         """Insecure defaults in effect."""

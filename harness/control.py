@@ -1,0 +1,95 @@
+"""The local target's control endpoint: checks restart a tool's servers, as deleting a pod does.
+
+`POST /restart/<tool>` with `Authorization: Bearer <token>` stops the tool's processes and
+starts them again as they were started, answering once they are ready again:
+`{"tool": "mlflow", "components": {"mlflow": {"pid_before": 1, "pid_after": 2}}}`.
+It serves on 127.0.0.1 only, in a thread of the harness, which owns the supervisor.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+class ControlServer:
+    """A tiny HTTP server; `url` once `start()` returned, gone after `stop()`."""
+
+    def __init__(self, restart: Callable[[str], dict[str, dict[str, int]]], token: str) -> None:
+        """`restart(tool)` returns `{component: {"pid_before", "pid_after"}}`, or raises
+        KeyError for a tool that is not running.
+        """
+        self._restart = restart
+        self._token = token
+        self._server: ThreadingHTTPServer | None = None
+        self._lock = threading.Lock()  # one restart at a time: they share the supervisor
+        self.url = ""
+
+    def start(self) -> str:
+        """Listen on a free port of 127.0.0.1 and return the base URL."""
+        control = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                control.handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # requests are the checks' business; the harness log stays quiet
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True,
+                         name="control").start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.url
+
+    def restart_url(self, tool: str) -> str:
+        """Where a check asks for `tool` to be restarted."""
+        return f"{self.url}/restart/{tool}"
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        """Authenticate, route `/restart/<tool>`, answer JSON."""
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {self._token}".encode()):
+            _answer(request, HTTPStatus.UNAUTHORIZED, {"error": "a bearer token is required"})
+            return
+        prefix, _, tool = request.path.partition("/restart/")
+        if prefix or not tool:
+            _answer(request, HTTPStatus.NOT_FOUND, {"error": f"no route {request.path!r}"})
+            return
+        try:
+            with self._lock:
+                components = self._restart(tool)
+        except KeyError:
+            _answer(request, HTTPStatus.NOT_FOUND, {"error": f"no running tool {tool!r}"})
+        except HarnessError as exc:
+            _answer(request, HTTPStatus.BAD_GATEWAY, {"error": str(exc)})
+        except Exception as exc:
+            _answer(request, HTTPStatus.INTERNAL_SERVER_ERROR, {"error": repr(exc)})
+        else:
+            _answer(request, HTTPStatus.OK, {"tool": tool, "components": components})
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def _answer(request: BaseHTTPRequestHandler, status: HTTPStatus, body: dict[str, Any]) -> None:
+    payload = json.dumps(body).encode()
+    request.send_response(status)
+    request.send_header("Content-Type", "application/json")
+    request.send_header("Content-Length", str(len(payload)))
+    request.end_headers()
+    request.wfile.write(payload)
