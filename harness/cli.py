@@ -5,12 +5,14 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from harness import __version__, config
 from harness.console import RunConsole
 from harness.errors import BadInputError, ExitCode, HarnessError
+from harness.scenario import TOOLS
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -22,10 +24,10 @@ def cli() -> None:
 
 
 def _tool_list(value: str | None) -> frozenset[str] | None:
-    from harness.scenario import TOOLS
-
     if not value:
         return None
+    if value == "none":
+        return frozenset()
     names = frozenset(part.strip() for part in value.split(",") if part.strip())
     unknown = sorted(names - set(TOOLS))
     if unknown:
@@ -71,11 +73,17 @@ _reruns_option = click.option(
 @_reruns_option
 @click.option("--run-id", help="Name of the run directory (default: time, scenario, random).")
 @click.option("--tools", callback=lambda _c, _p, v: _tool_list(v), metavar="TOOL,...",
-              help="Provision and check only these tools (and what they require).")
+              help="Provision and check only these tools (and what they require); `none` for "
+                   "the static stage alone.")
+@click.option("--share/--no-share", default=True, show_default=True,
+              help="With several scenarios: provision a tool again only where its module's "
+                   "inputs differ from the first scenario's; elsewhere its checks are skipped "
+                   "as covered by that column.")
+@click.option("--shared-with", hidden=True, help="Set by a shared run for its children.")
 def run(
     scenario_names: tuple[str, ...], parallel: int, target_url: str, reports_dir: Path, keep: bool,
         markers: str | None, keyword: str | None, reruns: int, run_id: str | None,
-    tools: frozenset[str] | None,
+    tools: frozenset[str] | None, share: bool, shared_with: str | None,
 ) -> None:
     """Provision a scenario, run the checks against it, tear it down, write the report."""
     from harness.report.model import Report
@@ -85,23 +93,25 @@ def run(
     from harness.scenario import scenario_names as known
     from harness.targets import parse_target_url
 
-    names = [n for name in scenario_names for n in (known() if name == "all" else name.split())]
-    loaded = [load_scenario(name) for name in dict.fromkeys(names)]  # all valid, or exit 2
+    names = list(dict.fromkeys(
+        n for name in scenario_names for n in (known() if name == "all" else name.split())))
+    loaded = [load_scenario(name) for name in names]  # all valid, or exit 2 before anything
     parse_target_url(target_url)
     console = RunConsole()
     if len(loaded) > 1:
         if keep:
             raise BadInputError("--keep: give one --scenario; a kept stack is one scenario's")
-        _run_matrix(list(dict.fromkeys(names)), run_id or new_run_id("matrix"), reports_dir,
-                    parallel, console, [
-                        "--target", target_url, "--reruns", str(reruns),
-                        *(["--tools", ",".join(sorted(tools))] if tools else []),
-                        *_selection(markers, keyword)])
+        common = ["--target", target_url, "--reruns", str(reruns), *_selection(markers, keyword)]
+        _run_matrix(names, run_id or new_run_id("matrix"), reports_dir, parallel, console,
+                    _child_args(names, loaded, tools, share, common))
     scenario = loaded[0]
     run_id = run_id or new_run_id(scenario.name)
     run_dir = reports_dir / run_id
     options = RunOptions(target_url=target_url, reports_dir=reports_dir, keep=keep,
                          reruns=reruns, pytest_args=_selection(markers, keyword), tools=tools)
+    if shared_with:
+        options.unselected = (f"{{tool}}: same module inputs as in scenario {shared_with!r}, "
+                              f"whose column covers it (run alone or with --no-share to repeat)")
     result = run_scenario(scenario, options, run_dir, console)
     report = Report(run_id=run_id, harness_version=__version__, runs=[result])
     console.phase("report", str(run_dir))
@@ -112,8 +122,25 @@ def run(
     sys.exit(report.exit_code)
 
 
+def _child_args(names: list[str], loaded: list[Any], tools: frozenset[str] | None, share: bool,
+                common: list[str]) -> dict[str, list[str]]:
+    """Each scenario's arguments; with sharing, later ones provision only what differs."""
+    from harness.sharing import tools_to_provision
+
+    base, args = loaded[0], {}
+    for name, scenario in zip(names, loaded, strict=True):
+        own = tools
+        extra: list[str] = []
+        if share and scenario is not base:
+            own = tools_to_provision(base, scenario) & (tools or frozenset(TOOLS))
+            extra = ["--shared-with", base.name]
+        selection = ["--tools", ",".join(sorted(own)) or "none"] if own is not None else []
+        args[name] = [*common, *selection, *extra]
+    return args
+
+
 def _run_matrix(names: list[str], run_id: str, reports_dir: Path, parallel: int,
-                console: RunConsole, child_args: list[str]) -> None:
+                console: RunConsole, child_args: dict[str, list[str]]) -> None:
     from harness.matrix import run_matrix
     from harness.report.render import write_all
 

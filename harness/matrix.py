@@ -25,10 +25,12 @@ if TYPE_CHECKING:
 
 
 def run_matrix(
-    scenarios: list[str], child_args: list[str], run_dir: Path, console: RunConsole,
+    scenarios: list[str], child_args: dict[str, list[str]], run_dir: Path, console: RunConsole,
     parallel: int, harness_version: str,
 ) -> Report:
     """Run each scenario as a child process, at most `parallel` at a time; merge their reports.
+
+    `child_args[name]` are the scenario's extra `mlops-conformance run` arguments.
 
     Raises:
         InterruptedRunError: Ctrl-C or SIGTERM; every child tore its stack down first.
@@ -43,7 +45,7 @@ def run_matrix(
         while queue or running:
             while queue and len(running) < parallel:
                 name = queue.pop(0)
-                running[name] = _spawn(name, child_args, run_dir)
+                running[name] = _spawn(name, child_args[name], run_dir)
                 pumps.append(_pump(name, running[name], console))
                 console.component(name, "started")
             for name, child in list(running.items()):

@@ -20,6 +20,7 @@ from harness.report.model import ScenarioRun, checks_from_results, exit_code_for
 from harness.secrets import SecretStore, run_secrets
 from harness.static_stage import run_static_stage
 from harness.targets import get_target
+from harness.targets.base import NOT_SELECTED
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -40,6 +41,7 @@ class RunOptions:
     reruns: int = 1
     pytest_args: list[str] = field(default_factory=list)
     tools: frozenset[str] | None = None
+    unselected: str = NOT_SELECTED
     checks_timeout_s: float = 1800.0
 
 
@@ -104,7 +106,7 @@ def run_scenario(
     generated = run_secrets(scenario)
     for name, value in generated.items():
         secrets.put(name, value)
-    target.prepare(scenario, run_dir, secrets, options.tools)
+    target.prepare(scenario, run_dir, secrets, options.tools, options.unselected)
     phases["validate"] = time.monotonic() - started
 
     if not _static_stage(scenario, generated, console, result, phases):

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from harness.stack import Stack
 
 
+NOT_SELECTED = "{tool} was not selected (--tools)"
+
+
 class Progress(Protocol):
     """Where a target reports what it is doing, component by component."""
 
@@ -31,11 +34,12 @@ class Target(ABC):
 
     def prepare(  # noqa: B027 - optional hook: targets that validate nothing need not override
         self, scenario: Scenario, run_dir: Path, secrets: SecretStore,
-        tools: frozenset[str] | None = None,
+        tools: frozenset[str] | None = None, unselected: str = NOT_SELECTED,
     ) -> None:
         """Validate everything the target needs from the scenario, starting nothing.
 
-        `tools`, when given, limits the run to those tools (and what they require).
+        `tools`, when given, limits the run to those tools (and what they require); the
+        others are skipped with the reason `unselected` (`{tool}` is replaced).
 
         Raises:
             BadInputError: a setting the target needs is missing or wrong.

@@ -17,7 +17,7 @@ from harness.launchers.base import LaunchContext, Launcher, ProcessSpec, PythonE
 from harness.scenario import TOOLS
 from harness.stack import Stack
 from harness.supervisor import Supervisor
-from harness.targets.base import Target
+from harness.targets.base import NOT_SELECTED, Target
 
 if TYPE_CHECKING:
     from harness.scenario import Scenario
@@ -65,7 +65,7 @@ class LocalTarget(Target):
         self.components: dict[str, list[str]] = {}  # tool -> its processes, in start order
 
     def prepare(self, scenario: Scenario, run_dir: Path, secrets: SecretStore,
-                tools: frozenset[str] | None = None) -> None:
+                tools: frozenset[str] | None = None, unselected: str = NOT_SELECTED) -> None:
         """Build the launchers of the enabled tools and of the services they require."""
         state_dir = self.state_dir = run_dir / "state"
         self.secrets = secrets
@@ -83,7 +83,7 @@ class LocalTarget(Target):
 
         for tool in TOOLS:
             if tools is not None and tool not in tools:
-                self.skipped[tool] = f"{tool} was not selected (--tools)"
+                self.skipped[tool] = unselected.format(tool=tool)
             elif not scenario.enabled(tool):
                 self.skipped[tool] = f"{tool} is disabled in scenario {scenario.name!r}"
             elif tool not in LAUNCHERS:
