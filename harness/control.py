@@ -9,13 +9,13 @@ It serves on 127.0.0.1 only, in a thread of the harness, which owns the supervis
 from __future__ import annotations
 
 import hmac
-import json
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
+from harness.httpjson import send_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -60,23 +60,23 @@ class ControlServer:
         """Authenticate, route `/restart/<tool>`, answer JSON."""
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {self._token}".encode()):
-            _answer(request, HTTPStatus.UNAUTHORIZED, {"error": "a bearer token is required"})
+            send_json(request, HTTPStatus.UNAUTHORIZED, {"error": "a bearer token is required"})
             return
         prefix, _, tool = request.path.partition("/restart/")
         if prefix or not tool:
-            _answer(request, HTTPStatus.NOT_FOUND, {"error": f"no route {request.path!r}"})
+            send_json(request, HTTPStatus.NOT_FOUND, {"error": f"no route {request.path!r}"})
             return
         try:
             with self._lock:
                 components = self._restart(tool)
         except KeyError:
-            _answer(request, HTTPStatus.NOT_FOUND, {"error": f"no running tool {tool!r}"})
+            send_json(request, HTTPStatus.NOT_FOUND, {"error": f"no running tool {tool!r}"})
         except HarnessError as exc:
-            _answer(request, HTTPStatus.BAD_GATEWAY, {"error": str(exc)})
+            send_json(request, HTTPStatus.BAD_GATEWAY, {"error": str(exc)})
         except Exception as exc:
-            _answer(request, HTTPStatus.INTERNAL_SERVER_ERROR, {"error": repr(exc)})
+            send_json(request, HTTPStatus.INTERNAL_SERVER_ERROR, {"error": repr(exc)})
         else:
-            _answer(request, HTTPStatus.OK, {"tool": tool, "components": components})
+            send_json(request, HTTPStatus.OK, {"tool": tool, "components": components})
 
     def stop(self) -> None:
         """Stop serving."""
@@ -84,12 +84,3 @@ class ControlServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-
-
-def _answer(request: BaseHTTPRequestHandler, status: HTTPStatus, body: dict[str, Any]) -> None:
-    payload = json.dumps(body).encode()
-    request.send_response(status)
-    request.send_header("Content-Type", "application/json")
-    request.send_header("Content-Length", str(len(payload)))
-    request.end_headers()
-    request.wfile.write(payload)

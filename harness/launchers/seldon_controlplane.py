@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from harness.httpjson import send_json
 from harness.launchers._mlserver import ModelServer
 
 GROUP_VERSION = "machinelearning.seldon.io/v1"
@@ -183,12 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.NOT_FOUND, _status(HTTPStatus.NOT_FOUND, message))
 
     def _send(self, code: HTTPStatus, document: dict[str, Any]) -> None:
-        payload = json.dumps(document).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        send_json(self, code, document)
 
 
 def main(argv: list[str] | None = None) -> None:
