@@ -45,7 +45,8 @@ def _selection(markers: str | None, keyword: str | None) -> list[str]:
 
 
 _reports_option = click.option(
-    "--reports-dir", type=click.Path(file_okay=False, path_type=Path),
+    # Absolute, so every path handed to a server means the same from its own directory.
+    "--reports-dir", type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
     default=config.DEFAULT_REPORTS_DIR, envvar=config.ENV_REPORTS_DIR, show_default=True,
     help=f"Where run directories go (env {config.ENV_REPORTS_DIR}).")
 _markers_option = click.option(

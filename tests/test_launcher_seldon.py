@@ -19,7 +19,7 @@ from harness.launchers.base import free_port
 from harness.launchers.seldon import SeldonLauncher, mlserver_requirements
 from harness.launchers.seldon_controlplane import InvalidDeploymentError, _validate
 from tests import launching
-from tests.conftest import CLI
+from tests.conftest import CLI, REPO
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -175,9 +175,12 @@ def test_shutdown_stops_a_model_server_still_loading(control_plane: str, tmp_pat
 @pytest.mark.integration
 def test_run_deploys_serves_and_leaves_nothing(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
+    # A relative reports directory, as README's command uses: every server must still find
+    # its files from its own working directory.
     result = subprocess.run(
-        [*CLI, "run", "--tools", "seldon", "-m", "seldon", "--reports-dir", str(reports),
-         "--run-id", "it"], capture_output=True, text=True, timeout=900, check=False)
+        [*CLI, "run", "--tools", "seldon", "-m", "seldon", "--reports-dir", "reports",
+         "--run-id", "it"], capture_output=True, text=True, timeout=900, check=False,
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr[-3000:]
     run = json.loads((reports / "it" / "report.json").read_text(encoding="utf-8"))["runs"][0]
     statuses = {c["id"]: c["status"] for c in run["checks"] if c["id"] in SELDON_CHECKS}

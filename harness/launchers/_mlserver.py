@@ -67,7 +67,8 @@ class ModelServer:
         started = time.monotonic()
         # Own session: a stop reaches every process MLServer forks, and nothing else.
         self.process = subprocess.Popen(
-            [str(python), "-m", "mlserver.cli.main", "start", str(self.directory)],
+            # Absolute: MLServer resolves the folder against its own working directory.
+            [str(python), "-m", "mlserver.cli.main", "start", str(self.directory.resolve())],
             env={**os.environ, **environment}, cwd=self.directory, stdin=subprocess.DEVNULL,
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
