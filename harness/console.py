@@ -10,7 +10,8 @@ from rich.markup import escape
 
 from harness.secrets import Redactor
 
-_STYLE = {"ready": "green", "stopped": "dim", "died": "bold red", "failed": "bold red"}
+_STYLE = {"ready": "green", "done": "green", "stopped": "dim", "died": "bold red",
+          "failed": "bold red"}
 
 
 class RunConsole:

@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import ProvisionError
 from harness.launchers.base import PythonEnv
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 ENV_CACHE_DIR = "HARNESS_CACHE_DIR"
+# A tool environment has its own pins: constraints meant for the harness's environment
+# (tox sets UV_CONSTRAINT / PIP_CONSTRAINT) would make them unsatisfiable.
+HARNESS_PINS_ENV = ("UV_CONSTRAINT", "UV_OVERRIDE", "UV_BUILD_CONSTRAINT", "PIP_CONSTRAINT",
+                    "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
 _COMPLETE = ".complete"  # written last: a directory without it is a build that did not finish
+
+
+@dataclass(frozen=True)
+class EnvBuild:
+    """An environment and the commands still to build it, run without `unset_env`."""
+
+    python: PythonEnv
+    steps: list[list[str]]
+    unset_env: tuple[str, ...] = ()
 
 
 def cache_dir() -> Path:
@@ -52,11 +71,36 @@ def env_path(name: str, requirements: tuple[str, ...], python: Path | None = Non
     return cache_dir() / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
+@contextlib.contextmanager
+def building(name: str, requirements: tuple[str, ...]) -> Iterator[EnvBuild]:
+    """Hold environment `name`'s build lock and give the uv commands that build it (none
+    when a finished build is cached); it is marked finished when the block ends without error.
+
+    Concurrent callers (two runs at once) wait on the lock instead of building twice.
+
+    >>> with building("mlserver", pins) as build:
+    ...     for argv in build.steps: run(argv, without=build.unset_env)
+    """
+    path = env_path(name, requirements)
+    python = path / "bin" / "python"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (path / _COMPLETE).is_file():
+            yield EnvBuild(PythonEnv(python), [])
+            return
+        shutil.rmtree(path, ignore_errors=True)
+        uv = uv_binary()
+        yield EnvBuild(PythonEnv(python), [
+            [uv, "venv", "--quiet", "--python", sys.executable, str(path)],
+            [uv, "pip", "install", "--python", str(python), *requirements],
+        ], HARNESS_PINS_ENV)
+        (path / _COMPLETE).write_text("\n".join(requirements) + "\n", encoding="utf-8")
+
+
 def ensure_env(name: str, requirements: tuple[str, ...], *, timeout_s: float = 600.0,
                log_path: Path | None = None) -> PythonEnv:
     """Return environment `name` with `requirements` installed, building it the first time.
-
-    Concurrent callers (two runs at once) wait on a lock file instead of building twice.
 
     Args:
         name: a short label for the directory, e.g. `mlserver`.
@@ -68,23 +112,10 @@ def ensure_env(name: str, requirements: tuple[str, ...], *, timeout_s: float = 6
         ProvisionError: uv failed or took too long; the message quotes its last lines.
 
     """
-    path = env_path(name, requirements)
-    python = path / "bin" / "python"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.with_suffix(".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (path / _COMPLETE).is_file():
-            return PythonEnv(python)
-        shutil.rmtree(path, ignore_errors=True)
-        uv = uv_binary()
-        steps = [
-            [uv, "venv", "--quiet", "--python", sys.executable, str(path)],
-            [uv, "pip", "install", "--python", str(python), *requirements],
-        ]
-        for argv in steps:
+    with building(name, requirements) as build:
+        for argv in build.steps:
             _run(argv, name, timeout_s, log_path)
-        (path / _COMPLETE).write_text("\n".join(requirements) + "\n", encoding="utf-8")
-    return PythonEnv(python)
+    return build.python
 
 
 def _run(argv: list[str], name: str, timeout_s: float, log_path: Path | None) -> None:
@@ -103,8 +134,4 @@ def _run(argv: list[str], name: str, timeout_s: float, log_path: Path | None) ->
 
 
 def _own_pins_env() -> dict[str, str]:
-    # A tool environment has its own pins: constraints meant for the harness's environment
-    # (tox sets UV_CONSTRAINT / PIP_CONSTRAINT) would make them unsatisfiable.
-    ignored = {"UV_CONSTRAINT", "UV_OVERRIDE", "UV_BUILD_CONSTRAINT", "PIP_CONSTRAINT",
-               "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
-    return {key: value for key, value in os.environ.items() if key not in ignored}
+    return {key: value for key, value in os.environ.items() if key not in HARNESS_PINS_ENV}

@@ -10,6 +10,7 @@ import atexit
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -33,9 +34,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from harness.launchers.base import ProcessSpec
+    from harness.launchers.base import ProcessSpec, TaskSpec
 
 LOG_TAIL_LINES = 15
+_TASK_GRACE_S = 5.0  # a stopped task gets this long after SIGTERM before SIGKILL
 
 
 class _Executor(HTTPExecutor):
@@ -97,6 +99,7 @@ class Supervisor:
         self.on_death = on_death
         self.failure: str | None = None
         self._running: list[Running] = []
+        self._tasks: list[subprocess.Popen[bytes]] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -129,6 +132,46 @@ class Supervisor:
             self._running.append(running)
         self._await_start(running)
         return running
+
+    def run_task(self, spec: TaskSpec) -> None:
+        """Run one-shot command `spec` in its own session until it exits; output to its log.
+
+        Raises:
+            ProvisionError: it exited with a non-zero code; the message quotes its log.
+            WaitTimeoutError: it did not finish within `spec.timeout_s`; it is killed.
+            InterruptedRunError: the run is stopping; it is killed.
+
+        """
+        log_path = self.log_dir / f"{spec.name}.log"
+        with self._lock, log_path.open("ab") as log_file:
+            if self._closing.is_set():
+                raise InterruptedRunError(f"{spec.name}: not started, the run is stopping")
+            # Started under the lock: stop_all either sees it or it never starts.
+            process = subprocess.Popen(
+                spec.argv, env=_task_env(spec), stdin=subprocess.DEVNULL,
+                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+            self._tasks.append(process)
+        deadline = time.monotonic() + spec.timeout_s
+        try:
+            while process.poll() is None:
+                if self._closing.is_set():
+                    raise InterruptedRunError(f"{spec.name}: stopped while running")
+                if time.monotonic() > deadline:
+                    msg = f"{spec.name} did not finish within {spec.timeout_s:g}s; " \
+                        f"last lines of {log_path}:\n{log_tail(log_path)}"
+                    raise WaitTimeoutError(msg)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=0.2)
+        finally:
+            _stop_task(process)
+            with self._lock:
+                self._tasks.remove(process)
+        if process.returncode != 0 and self._closing.is_set():
+            raise InterruptedRunError(f"{spec.name}: stopped while running")
+        if process.returncode != 0:
+            msg = f"{spec.name} failed with exit code {process.returncode}; " \
+                f"last lines of {log_path}:\n{log_tail(log_path)}"
+            raise ProvisionError(msg)
 
     def restart(self, name: str) -> tuple[int, int]:
         """Stop server `name` and start it again as it was started, blocking until it is ready;
@@ -214,6 +257,9 @@ class Supervisor:
         problems: list[str] = []
         with self._lock:
             to_stop = list(reversed(self._running))
+            tasks = list(self._tasks)
+        for task in tasks:  # an initdb or an environment build still going
+            _stop_task(task)
         for running in to_stop:
             running.stopping = True
             try:
@@ -252,6 +298,23 @@ class Supervisor:
                 created = psutil.Process(process.pid).create_time()
                 entries[running.spec.name] = {"pid": process.pid, "create_time": created}
         self.pid_file.write_text(json.dumps(entries, indent=2), encoding="utf-8")
+
+
+def _task_env(spec: TaskSpec) -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if k not in spec.unset_env}
+    return {**inherited, **spec.env}
+
+
+def _stop_task(process: subprocess.Popen[bytes]) -> None:
+    """Stop a task's whole process group, if it still runs: SIGTERM, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    for sig, wait_s in ((signal.SIGTERM, _TASK_GRACE_S), (signal.SIGKILL, None)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=wait_s)
+            return
 
 
 def stop_recorded(pid_file: Path, timeout_s: float = 10.0) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.launchers.base import LaunchContext, Launcher, ProcessSpec
+from harness.launchers.base import LaunchContext, Launcher, ProcessSpec, TaskSpec
 from harness.scenario import load_scenario
 from harness.secrets import SecretStore
 from harness.supervisor import Supervisor
@@ -26,6 +26,9 @@ def start(supervisor: Supervisor, launcher: Launcher) -> None:
     """Run every stage of `launcher`, as the local target does."""
     launcher.context.state_dir.mkdir(parents=True, exist_ok=True)
     for stage in launcher.processes():
+        if isinstance(stage, TaskSpec):
+            supervisor.run_task(stage)
+            continue
         for spec in [stage] if isinstance(stage, ProcessSpec) else stage:
             supervisor.start(spec)
 

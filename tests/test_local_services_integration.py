@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from harness.errors import ExitCode, ProvisionError
 from harness.launchers import postgres as postgres_module
 from harness.launchers import redis as redis_module
+from harness.launchers.base import TaskSpec
 from harness.scenario import load_scenario
 from harness.secrets import SecretStore
 from harness.targets.local import LocalTarget
@@ -18,6 +20,7 @@ from tests.conftest import CLI
 from tests.test_local_integration import leftovers
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 pytestmark = pytest.mark.integration
@@ -95,4 +98,29 @@ def test_service_that_cannot_start_is_an_infrastructure_error(
     finally:
         assert target.down(_Progress()) == []
     assert caught.value.exit_code == ExitCode.INFRASTRUCTURE
+    assert not leftovers(tmp_path)
+
+
+@pytest.mark.timeout(180)  # down() waits for the tools still starting: a task not killed hangs
+def test_failure_stops_what_other_tools_are_still_preparing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Redis cannot bind while PostgreSQL is still in its initdb (made long here): the run must
+    # end at once, and stop the initdb too.
+    monkeypatch.setattr(redis_module, "HOST", "203.0.113.1")
+
+    def long_initdb(_self: object) -> Iterator[TaskSpec]:
+        yield TaskSpec(name="postgres-initdb", timeout_s=900,
+                       argv=[sys.executable, "-c", "import time; time.sleep(900)", str(tmp_path)])
+
+    monkeypatch.setattr(postgres_module.PostgresLauncher, "_initdb", long_initdb)
+    scenario = load_scenario("defaults")
+    target = LocalTarget("local://", {})
+    target.prepare(scenario, tmp_path, SecretStore(tmp_path / "secrets"),
+                   tools=frozenset({"feast"}))
+    try:
+        with pytest.raises(ProvisionError, match=r"^redis exited"):
+            target.up(scenario, tmp_path, _Progress())
+    finally:
+        assert target.down(_Progress()) == []
     assert not leftovers(tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import psutil
 import pytest
 
 from harness.errors import InterruptedRunError, ProvisionError, WaitTimeoutError
-from harness.launchers.base import ProcessSpec, free_port
+from harness.launchers.base import ProcessSpec, TaskSpec, free_port
 from harness.supervisor import Supervisor, stop_recorded
 
 FAKE = str(Path(__file__).parent / "helpers" / "fake_server.py")
@@ -114,3 +115,61 @@ def test_port_already_taken_is_a_provision_error(supervisor: Supervisor) -> None
                            health_url=first.health_url)
     with pytest.raises(ProvisionError, match="squatter: .* already answers before it started"):
         supervisor.start(squatter)
+
+
+def task(name: str, code: str, timeout_s: float = 20) -> TaskSpec:
+    return TaskSpec(name=name, argv=[sys.executable, "-c", code], timeout_s=timeout_s)
+
+
+def test_task_runs_to_its_end(supervisor: Supervisor, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    supervisor.run_task(task("init", f"open({str(out)!r}, 'w').write('done'); print('made')"))
+    assert out.read_text(encoding="utf-8") == "done"
+    assert "made" in (tmp_path / "logs" / "init.log").read_text(encoding="utf-8")
+
+
+def test_failed_task_quotes_its_log(supervisor: Supervisor) -> None:
+    with pytest.raises(ProvisionError, match=r"initdb failed with exit code 4") as caught:
+        supervisor.run_task(task("initdb", "import sys; print('bad locale'); sys.exit(4)"))
+    assert "bad locale" in str(caught.value)
+
+
+def test_task_over_its_time_is_killed(supervisor: Supervisor, tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    code = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    with pytest.raises(WaitTimeoutError, match="slow did not finish within 1s"):
+        supervisor.run_task(task("slow", code, timeout_s=1))
+    assert not psutil.pid_exists(int(pid_file.read_text(encoding="utf-8")))
+
+
+def test_stopping_kills_a_running_task_and_its_children(supervisor: Supervisor,
+                                                        tmp_path: Path) -> None:
+    # The task forks a child, as initdb runs postgres and uv runs its resolver.
+    pids = tmp_path / "pids"
+    code = ("import os, subprocess, sys, time\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+            f"open({str(pids)!r}, 'w').write(f'{{os.getpid()}} {{child.pid}}')\n"
+            "time.sleep(60)\n")
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            supervisor.run_task(task("build", code, timeout_s=60))
+        except BaseException as exc:  # handed to the test thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 20
+    while not pids.exists() or len(pids.read_text(encoding="utf-8").split()) < 2:
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.05)
+    processes = [psutil.Process(int(p)) for p in pids.read_text(encoding="utf-8").split()]
+    supervisor.stop_all()
+    _, alive = psutil.wait_procs(processes, timeout=5)
+    assert not alive, f"left running: {alive}"
+    worker.join(timeout=10)
+    assert len(errors) == 1
+    assert isinstance(errors[0], InterruptedRunError)
+    with pytest.raises(InterruptedRunError, match="not started"):
+        supervisor.run_task(task("late", "pass"))

@@ -55,6 +55,20 @@ class ProcessSpec:
         return self.health_url or "its readiness probe"
 
 
+@dataclass(frozen=True)
+class TaskSpec:
+    """One command that must finish with exit code 0 before the next stage (e.g. `initdb`).
+
+    The supervisor runs it, so a run that stops meanwhile kills it like any server.
+    """
+
+    name: str
+    argv: list[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float = 120.0
+    unset_env: tuple[str, ...] = ()  # variables of the harness's environment it must not see
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -78,7 +92,7 @@ class LaunchContext:
         return self.scenario.local.ready_timeout_s.get(component, self.default_timeout_s)
 
 
-Stage = ProcessSpec | Sequence[ProcessSpec]
+Stage = ProcessSpec | TaskSpec | Sequence[ProcessSpec]
 
 
 class Launcher(ABC):
@@ -109,8 +123,8 @@ class Launcher(ABC):
 
     @abstractmethod
     def processes(self) -> Iterator[Stage]:
-        """Yield what to start, in order: a spec, or a list of specs started side by side.
-        Each stage is ready before the next is asked for.
+        """Yield what to start, in order: a spec, a task, or a list of specs started side by
+        side. Each stage is ready (a task: finished) before the next is asked for.
         """
 
     @abstractmethod

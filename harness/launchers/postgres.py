@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from harness.errors import BadInputError, ProvisionError
 from harness.launchers import _pglease
 from harness.launchers._database import Database
-from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
+from harness.launchers.base import Launcher, ProcessSpec, Stage, TaskSpec, free_port
 from harness.stack import ToolEntry
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ class PostgresLauncher(Launcher):
         )
 
     def _local_server(self) -> Iterator[Stage]:
-        self._initdb()
+        yield from self._initdb()
         yield ProcessSpec(
             name="postgres",
             argv=[*self.run_as, str(self.bin_dir / "postgres"), "-D", str(self.data_dir),
@@ -143,22 +143,22 @@ class PostgresLauncher(Launcher):
         )
         self._create_databases()
 
-    def _initdb(self) -> None:
+    def _initdb(self) -> Iterator[TaskSpec]:
         self.data_dir.mkdir(mode=0o700)
         password_file = self.context.state_dir / "superuser-password"
         fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(self.context.secrets.generate("postgres_superuser_password"))
-        argv = [*self.run_as, str(self.bin_dir / "initdb"), "-D", str(self.data_dir),
-                "-U", SUPERUSER, f"--pwfile={password_file}", "--auth=scram-sha-256",
-                "--encoding=UTF8", "--no-instructions", "--no-sync"]
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-        finally:
+            yield TaskSpec(
+                name="postgres-initdb",
+                argv=[*self.run_as, str(self.bin_dir / "initdb"), "-D", str(self.data_dir),
+                      "-U", SUPERUSER, f"--pwfile={password_file}", "--auth=scram-sha-256",
+                      "--encoding=UTF8", "--no-instructions", "--no-sync"],
+                timeout_s=120,
+            )
+        finally:  # also when the run stops meanwhile: the password is on disk only this long
             password_file.unlink()
-        if done.returncode != 0:
-            detail = " / ".join((done.stderr or done.stdout).strip().splitlines()[-5:])
-            raise ProvisionError(f"postgres: initdb failed (exit {done.returncode}): {detail}")
 
     def _connect(self, database: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
         import psycopg  # noqa: PLC0415 - only when PostgreSQL runs

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from harness.envs import ensure_env
-from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
+from harness.envs import building
+from harness.launchers.base import Launcher, ProcessSpec, Stage, TaskSpec, free_port
 from harness.settings import ToolSettings
 from harness.stack import ToolEntry
 
@@ -64,8 +64,13 @@ class SeldonLauncher(Launcher):
     def processes(self) -> Iterator[Stage]:
         """Build (or reuse) MLServer's environment, then yield the control plane."""
         timeout_s = self.context.timeout_s("seldon")
-        self.model_env = ensure_env("mlserver", mlserver_requirements(), timeout_s=600,
-                                    log_path=self.context.state_dir / "env-build.log")
+        with building("mlserver", mlserver_requirements()) as build:
+            # The first run builds MLServer's environment; the supervisor runs uv, so a run
+            # stopped meanwhile stops the build too (and a later run starts it over).
+            for step, argv in enumerate(build.steps):
+                yield TaskSpec(name=f"mlserver-env-{step}", argv=argv, timeout_s=600,
+                               unset_env=build.unset_env)
+        self.model_env = build.python
         argv = self.context.python.module(
             "harness.launchers.seldon_controlplane", "--port", str(self.port),
             "--python", str(self.model_env.python),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import shutil
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ import psutil
 from harness.control import ControlServer
 from harness.errors import BadInputError, ProvisionError
 from harness.launchers import LAUNCHERS, get_launcher_class
-from harness.launchers.base import LaunchContext, Launcher, ProcessSpec, PythonEnv
+from harness.launchers.base import LaunchContext, Launcher, ProcessSpec, PythonEnv, TaskSpec
 from harness.scenario import TOOLS
 from harness.stack import Stack
 from harness.supervisor import Supervisor
@@ -62,6 +63,7 @@ class LocalTarget(Target):
         self.state_dir: Path | None = None
         self.secrets: SecretStore | None = None
         self.control: ControlServer | None = None
+        self._starters: concurrent.futures.ThreadPoolExecutor | None = None
         self.components: dict[str, list[str]] = {}  # tool -> its processes, in start order
 
     def prepare(self, scenario: Scenario, run_dir: Path, secrets: SecretStore,
@@ -101,7 +103,7 @@ class LocalTarget(Target):
             run_dir / "logs", run_dir / "pids.json",
             on_death=lambda message: progress.component("stack", "died", message),
         )
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=8)
+        pool = self._starters = concurrent.futures.ThreadPoolExecutor(max_workers=8)
         futures: dict[str, concurrent.futures.Future[None]] = {}
         try:
             for name, launcher in self.launchers.items():  # requirements come first
@@ -152,15 +154,30 @@ class LocalTarget(Target):
         for future in needs:
             future.result()
         launcher.context.state_dir.mkdir(parents=True, exist_ok=True)
-        for stage in launcher.processes():
-            specs = [stage] if isinstance(stage, ProcessSpec) else list(stage)
-            self.components.setdefault(launcher.NAME, []).extend(s.name for s in specs)
-            if len(specs) == 1:
-                self._start_process(specs[0], progress)
-                continue
-            with concurrent.futures.ThreadPoolExecutor(max_workers=len(specs)) as group:
-                for future in [group.submit(self._start_process, s, progress) for s in specs]:
-                    future.result()
+        stages = launcher.processes()
+        try:
+            for stage in stages:
+                if isinstance(stage, TaskSpec):
+                    self._run_task(stage, progress)
+                    continue
+                specs = [stage] if isinstance(stage, ProcessSpec) else list(stage)
+                self.components.setdefault(launcher.NAME, []).extend(s.name for s in specs)
+                if len(specs) == 1:
+                    self._start_process(specs[0], progress)
+                    continue
+                with concurrent.futures.ThreadPoolExecutor(max_workers=len(specs)) as group:
+                    for future in [group.submit(self._start_process, s, progress)
+                                   for s in specs]:
+                        future.result()
+        finally:
+            if isinstance(stages, Generator):
+                stages.close()  # runs the launcher's clean-up (a password file) at once
+
+    def _run_task(self, spec: TaskSpec, progress: Progress) -> None:
+        assert self.supervisor is not None
+        progress.component(spec.name, "running")
+        self.supervisor.run_task(spec)
+        progress.component(spec.name, "done")
 
     def _start_process(self, spec: ProcessSpec, progress: Progress) -> None:
         assert self.supervisor is not None
@@ -212,6 +229,9 @@ class LocalTarget(Target):
         if self.supervisor is not None:
             progress.component("stack", "stopping")
             problems = self.supervisor.stop_all()
+            if self._starters is not None:
+                # Tools still starting now fail at their next step; none starts anything more.
+                self._starters.shutdown(wait=True, cancel_futures=True)
             progress.component("stack", "stopped")
         if self.state_dir is not None:
             shutil.rmtree(self.state_dir, ignore_errors=True)
