@@ -57,9 +57,14 @@ def main() -> None:
               f"{median(r['ready_s'].get(component, 0) for r in runs):.1f} |")
     peaks = [r["peak_rss_mb"] or 0 for r in runs]
     print(f"\nPeak RSS of the stack's processes (sampled each second): {max(peaks):.0f} MB")
-    checks = [(c["id"], c["status"]) for c in runs[-1]["checks"]]
-    failed = [f"{i}={s}" for i, s in checks if s not in {"pass", "skip"}]
-    print(f"Checks in the last run: {len(checks)}; not passed: {', '.join(failed) or 'none'}")
+    for index, run in enumerate(runs):
+        checks = run["checks"]
+        failed = [c for c in checks if c["status"] not in {"pass", "skip"}]
+        print(f"Run {index}: {len(checks)} checks; not passed: "
+              f"{', '.join(c['id'] + '=' + c['status'] for c in failed) or 'none'}")
+        for check in failed:  # a flaky check keeps its first failure's message
+            first_line = (check["message"] or "").splitlines()[0:1]
+            print(f"  {check['id']}: {first_line[0][:300] if first_line else ''}")
 
 
 if __name__ == "__main__":
