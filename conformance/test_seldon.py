@@ -71,6 +71,12 @@ def settled(collection: str, name: str) -> dict[str, Any]:
                       interval_s=0.5)
 
 
+def expect_available(status: dict[str, Any], what: str) -> None:
+    """The deployment is Available; if not, the failure quotes why its status says it is not."""
+    expect_equal("seldon", f"{what} (its status says: "
+                 f"{status.get('description') or 'nothing more'})", "Available", status["state"])
+
+
 def wait_deleted(collection: str, name: str) -> None:
     """Wait until the API no longer knows the deployment."""
     wait_until(lambda: get_deployment(collection, name) is None, timeout_s=60,
@@ -159,7 +165,7 @@ def test_deploy_becomes_ready(deployment: dict[str, Any],
                               registered_model: RegisteredModel) -> None:
     """A registered model becomes Available; its metadata lists the signature's inputs."""
     status = deployment["status"]
-    expect_equal("seldon", "deployment state", "Available", status["state"])
+    expect_available(status, "deployment state")
     ready = requests.get(f"{model_url(deployment)}/ready", timeout=10)
     expect_equal("seldon", "GET model /ready status", 200, ready.status_code)
     metadata = requests.get(model_url(deployment), timeout=10).json()
@@ -211,7 +217,7 @@ def test_undeploy_frees_server(deploy: DeployFunc, collection: str,
     name = f"undeploy-{uuid.uuid4().hex[:8]}"
     deploy(name, registered_model.uri)
     status = settled(collection, name)["status"]
-    expect_equal("seldon", "deployment state before delete", "Available", status["state"])
+    expect_available(status, "deployment state before delete")
     addresses = [url for url in status["address"].values() if url]
     expect("seldon", all(listening(url) for url in addresses), "the server to listen", addresses)
     response = requests.delete(f"{collection}/{name}", timeout=60)

@@ -15,6 +15,7 @@ import requests
 
 from harness import envs
 from harness.errors import ProvisionError
+from harness.launchers._mlserver import ModelServer
 from harness.launchers.base import free_port
 from harness.launchers.seldon import SeldonLauncher, mlserver_requirements
 from harness.launchers.seldon_controlplane import InvalidDeploymentError, _validate
@@ -214,3 +215,47 @@ def test_model_servers_never_outlive_a_killed_control_plane(tmp_path: Path) -> N
         supervisor.stop_all()
     _, alive = psutil.wait_procs(servers, timeout=30)
     assert not alive, "a model server survived its control plane"
+
+
+@pytest.mark.integration
+def test_model_server_restarts_on_fresh_ports_when_its_port_was_taken(tmp_path: Path) -> None:
+    """A port picked free and taken before MLServer binds it: the server starts again on
+    fresh ports (as a restarted pod would) instead of failing the deployment.
+    """
+    import socket
+
+    import mlflow
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    features = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    model = LogisticRegression().fit(features, [0, 0, 1, 1])
+    mlflow.sklearn.save_model(model, tmp_path / "model", pip_requirements=["scikit-learn"],
+                              signature=infer_signature(features, model.predict(features)))
+    env = envs.ensure_env("mlserver", mlserver_requirements())
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = ModelServer(model_name="m", model_uri=str(tmp_path / "model"),
+                             directory=tmp_path / "server", metrics=False, http_port=port)
+        try:
+            server.start(env.python, {}, ready_timeout_s=120)
+            deadline = time.monotonic() + 130
+            while server.state == "Creating" and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert server.state == "Available", server.description
+            assert server.attempts == 2
+            assert server.http_port != port
+            inputs = [{"name": c, "datatype": "FP64", "shape": [4, 1],
+                       "data": features[c].tolist()} for c in features.columns]
+            answer = requests.post(f"{server.url}/v2/models/m/infer", json={"inputs": inputs},
+                                   timeout=30)
+            assert answer.json()["outputs"][0]["data"] == [int(p) for p in
+                                                          model.predict(features)]
+        finally:
+            server.stop()
+    assert server.process is not None
+    assert not psutil.pid_exists(server.process.pid) or \
+        psutil.Process(server.process.pid).status() == psutil.STATUS_ZOMBIE

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from conformance.test_seldon import GROUP, settled, wait_deleted
+from conformance.test_seldon import GROUP, expect_available, settled, wait_deleted
 from harness.checks import expect, expect_equal
 from harness.wait import wait_until
 
@@ -192,7 +192,7 @@ def test_train_and_serve(stack: Stack, journey_stack: Path) -> None:
                         {"name": "default", "replicas": 1, "graph": graph}]}}
             requests.post(collection, json=body, timeout=30).raise_for_status()
             status = settled(collection, name)["status"]
-            expect_equal("seldon", "deployment state", "Available", status["state"])
+            expect_available(status, "deployment state")
         riders = list(range(0, RIDERS, 3))
         with step(5, "fetch online features", "feast"):
             features = pd.DataFrame(online_features(stack, riders))

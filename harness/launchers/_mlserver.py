@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 # The last Python exception line of a log, e.g. "mlflow.exceptions.RestException: ... not found".
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception)\b[^:\n]*: .+$", re.MULTILINE)
 _STOP_GRACE_S = 15.0
+# A port picked free can be taken before MLServer binds it (ports are picked, then bound
+# seconds later); like a restarted pod, the server then starts again on fresh ports.
+_PORT_TAKEN = re.compile(r"address already in use", re.IGNORECASE)
+_PORT_ATTEMPTS = 3
 
 
 @dataclass
@@ -39,8 +43,13 @@ class ModelServer:
     grpc_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
     ready_s: float | None = None
+    attempts: int = 0
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
+    _log_offset: int = 0
+    _stopped: bool = False
+    # Held while a process starts or stops: a stop never misses a server being restarted.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def url(self) -> str:
@@ -48,7 +57,19 @@ class ModelServer:
         return f"http://127.0.0.1:{self.http_port}"
 
     def start(self, python: Path, environment: dict[str, str], ready_timeout_s: float) -> None:
-        """Write MLServer's settings, start it in its own session and watch it in a thread."""
+        """Start the server and watch it in a thread until it is Available or Failed."""
+        self._launch(python, environment)
+        threading.Thread(target=self._watch, args=(python, environment, ready_timeout_s),
+                         daemon=True).start()
+
+    def _launch(self, python: Path, environment: dict[str, str]) -> None:
+        """Write MLServer's settings and start it in its own session, unless stopped."""
+        with self._lock:
+            if not self._stopped:
+                self._launch_locked(python, environment)
+
+    def _launch_locked(self, python: Path, environment: dict[str, str]) -> None:
+        self.attempts += 1
         self.directory.mkdir(parents=True, exist_ok=True)
         settings: dict[str, Any] = {
             "host": "127.0.0.1", "http_port": self.http_port, "grpc_port": self.grpc_port,
@@ -63,8 +84,10 @@ class ModelServer:
         model_dir = self.directory / "model"
         model_dir.mkdir(exist_ok=True)
         (model_dir / "model-settings.json").write_text(json.dumps(model), encoding="utf-8")
+        if self._log is not None:
+            self._log.close()
         self._log = (self.directory / "mlserver.log").open("ab")
-        started = time.monotonic()
+        self._log_offset = self._log.tell()
         # Own session: a stop reaches every process MLServer forks, and nothing else.
         self.process = subprocess.Popen(
             # Absolute: MLServer resolves the folder against its own working directory.
@@ -72,17 +95,24 @@ class ModelServer:
             env={**os.environ, **environment}, cwd=self.directory, stdin=subprocess.DEVNULL,
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        threading.Thread(target=self._watch, args=(started, ready_timeout_s), daemon=True).start()
 
-    def _watch(self, started: float, timeout_s: float) -> None:
-        ready_url = f"{self.url}/v2/models/{self.model_name}/ready"
+    def _watch(self, python: Path, environment: dict[str, str], timeout_s: float) -> None:
+        started = time.monotonic()
         while self.state == "Creating" and self.process is not None:
             code = self.process.poll()
+            if (code is not None and not self._stopped and self.attempts < _PORT_ATTEMPTS
+                    and self._port_was_taken()):
+                _signal_group(self.process.pid, signal.SIGKILL)  # forked helpers, if any
+                self.http_port, self.grpc_port, self.metrics_port = (
+                    free_port(), free_port(), free_port())
+                self._launch(python, environment)
+                continue
             if code is not None:
                 self._fail(f"model server exited with code {code} while loading "
                            f"{self.model_uri!r}: {self.error_line() or 'see its log'}")
                 return
             try:
+                ready_url = f"{self.url}/v2/models/{self.model_name}/ready"
                 if requests.get(ready_url, timeout=2).status_code == 200:
                     self.state, self.ready_s = "Available", time.monotonic() - started
                     return
@@ -97,6 +127,16 @@ class ModelServer:
     def _fail(self, description: str) -> None:
         self.state, self.description = "Failed", description
 
+    def _port_was_taken(self) -> bool:
+        """Whether the last attempt's log says one of its ports was taken."""
+        try:
+            with (self.directory / "mlserver.log").open("rb") as log:
+                log.seek(self._log_offset)
+                text = log.read().decode("utf-8", errors="replace")
+        except OSError:
+            return False
+        return bool(_PORT_TAKEN.search(text))
+
     def error_line(self) -> str:
         """The last exception line in the server's log, if any."""
         try:
@@ -108,6 +148,11 @@ class ModelServer:
 
     def stop(self) -> None:
         """Stop the server's whole process group: SIGTERM, then SIGKILL after a grace period."""
+        with self._lock:
+            self._stopped = True
+            self._stop_locked()
+
+    def _stop_locked(self) -> None:
         process = self.process
         if process is not None and process.poll() is None:
             _signal_group(process.pid, signal.SIGTERM)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import sys
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
+
+import port_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -69,11 +71,19 @@ class TaskSpec:
     unset_env: tuple[str, ...] = ()  # variables of the harness's environment it must not see
 
 
+# A port is picked now and bound by its server seconds later. Picked from the ephemeral range
+# (as bind to port 0 does), it can meanwhile become the source port of some client's
+# connection, and the server then fails with "address already in use". port-for picks outside
+# that range; this process never hands out the same port twice.
+_HANDED_OUT: set[int] = set()
+_HANDED_OUT_LOCK = threading.Lock()
+
+
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """Return a TCP port outside the ephemeral range that nothing listens on right now."""
+    with _HANDED_OUT_LOCK:
+        port = port_for.select_random(exclude_ports=_HANDED_OUT)
+        _HANDED_OUT.add(port)
         return port
 
 
