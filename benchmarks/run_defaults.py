@@ -63,8 +63,8 @@ def main() -> None:
         print(f"Run {index}: {len(checks)} checks; not passed: "
               f"{', '.join(c['id'] + '=' + c['status'] for c in failed) or 'none'}")
         for check in failed:  # a flaky check keeps its first failure's message
-            first_line = (check["message"] or "").splitlines()[0:1]
-            print(f"  {check['id']}: {first_line[0][:300] if first_line else ''}")
+            summary = (check["message"] or "").partition("\n")[0]
+            print(f"  {check['id']}: {summary[:300]}")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,21 @@ def get_deployment(collection: str, name: str) -> dict[str, Any] | None:
     return body
 
 
+def deployment_body(name: str, model_uri: str, graph: str = "classifier") -> dict[str, Any]:
+    """A SeldonDeployment serving `model_uri` with MLFLOW_SERVER over the V2 protocol."""
+    node = {"name": graph, "implementation": "MLFLOW_SERVER", "modelUri": model_uri}
+    return {"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
+            "metadata": {"name": name},
+            "spec": {"protocol": "v2",
+                     "predictors": [{"name": "default", "replicas": 1, "graph": node}]}}
+
+
+def v2_inputs(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """V2 inference inputs for `frame`: one FP64 column tensor per column, named after it."""
+    return [{"name": column, "datatype": "FP64", "shape": [len(frame), 1],
+             "data": frame[column].tolist()} for column in frame.columns]
+
+
 def settled(collection: str, name: str) -> dict[str, Any]:
     """Wait until the deployment is no longer `Creating`; return it."""
     def done() -> dict[str, Any] | None:
@@ -89,12 +104,7 @@ def deploy(collection: str) -> Iterator[DeployFunc]:
     created: list[str] = []
 
     def create(name: str, model_uri: str) -> dict[str, Any]:
-        graph = {"name": "classifier", "implementation": "MLFLOW_SERVER", "modelUri": model_uri}
-        body = {"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
-                "metadata": {"name": name},
-                "spec": {"protocol": "v2",
-                         "predictors": [{"name": "default", "replicas": 1, "graph": graph}]}}
-        response = requests.post(collection, json=body, timeout=30)
+        response = requests.post(collection, json=deployment_body(name, model_uri), timeout=30)
         expect_equal("seldon", f"create seldondeployment {name}: HTTP status", 201,
                      response.status_code)
         created.append(name)
@@ -110,19 +120,25 @@ def deploy(collection: str) -> Iterator[DeployFunc]:
 @pytest.fixture(scope="module")
 def registered_model(stack: Stack) -> RegisteredModel:
     """A logistic regression with a column signature, registered as `NAME@champion`."""
+    return register_model(stack.tools["mlflow"].endpoints["tracking"], "conformance-seldon")
+
+
+def register_model(tracking: str, prefix: str) -> RegisteredModel:
+    """Train a logistic regression on four columns, log it with its signature to the MLflow
+    at `tracking` (experiment `prefix`), register it and alias it `champion`.
+    """
     import mlflow
     import pandas as pd
     from mlflow.models import infer_signature
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
 
-    tracking = stack.tools["mlflow"].endpoints["tracking"]
     mlflow.set_tracking_uri(tracking)
     raw, labels = make_classification(n_samples=120, n_features=4, random_state=11)
     features = pd.DataFrame(raw, columns=["f0", "f1", "f2", "f3"])
     model = LogisticRegression(max_iter=200).fit(features, labels)
-    name = f"conformance-seldon-{uuid.uuid4().hex[:8]}"
-    mlflow.set_experiment("conformance-seldon")
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    mlflow.set_experiment(prefix)
     with mlflow.start_run():
         info = mlflow.sklearn.log_model(
             model, name="model", pip_requirements=["scikit-learn"],
@@ -178,10 +194,8 @@ def test_deploy_becomes_ready(deployment: dict[str, Any],
 def test_predictions_match(deployment: dict[str, Any], registered_model: RegisteredModel) -> None:
     """Predictions over the V2 REST protocol equal the model's own predictions."""
     frame = registered_model.features
-    inputs = [{"name": column, "datatype": "FP64", "shape": [len(frame), 1],
-               "data": frame[column].tolist()} for column in frame.columns]
-    response = requests.post(f"{model_url(deployment)}/infer", json={"inputs": inputs},
-                             timeout=60)
+    response = requests.post(f"{model_url(deployment)}/infer",
+                             json={"inputs": v2_inputs(frame)}, timeout=60)
     expect_equal("seldon", "POST /infer status", 200, response.status_code)
     outputs = response.json()["outputs"]
     expect_equal("seldon", "number of outputs", 1, len(outputs))
@@ -246,9 +260,7 @@ def test_metrics_count_requests(stack: Stack, deployment: dict[str, Any],
         return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
 
     before = successes()
-    row = registered_model.features.iloc[:1]
-    inputs = [{"name": c, "datatype": "FP64", "shape": [1, 1], "data": row[c].tolist()}
-              for c in row.columns]
+    inputs = v2_inputs(registered_model.features.iloc[:1])
     for _ in range(3):
         requests.post(f"{model_url(deployment)}/infer", json={"inputs": inputs},
                       timeout=60).raise_for_status()

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from conformance.test_seldon import GROUP, expect_available, settled, wait_deleted
+from conformance.test_seldon import (
+    GROUP,
+    deployment_body,
+    expect_available,
+    settled,
+    v2_inputs,
+    wait_deleted,
+)
 from harness.checks import expect, expect_equal
 from harness.wait import wait_until
 
@@ -186,11 +193,8 @@ def test_train_and_serve(stack: Stack, journey_stack: Path) -> None:
     name = f"journey-{uuid.uuid4().hex[:8]}"
     try:
         with step(4, "deploy the registered model", "seldon"):
-            graph = {"name": "riders", "implementation": "MLFLOW_SERVER", "modelUri": model_uri}
-            body = {"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
-                    "metadata": {"name": name}, "spec": {"protocol": "v2", "predictors": [
-                        {"name": "default", "replicas": 1, "graph": graph}]}}
-            requests.post(collection, json=body, timeout=30).raise_for_status()
+            requests.post(collection, json=deployment_body(name, model_uri, graph="riders"),
+                          timeout=30).raise_for_status()
             status = settled(collection, name)["status"]
             expect_available(status, "deployment state")
         riders = list(range(0, RIDERS, 3))
@@ -202,10 +206,8 @@ def test_train_and_serve(stack: Stack, journey_stack: Path) -> None:
                          features[FEATURES].to_dict("list"))
         with step(6, "predict online and compare with the local model", "seldon"):
             online = features[FEATURES].astype("float64")
-            inputs = [{"name": f, "datatype": "FP64", "shape": [len(riders), 1],
-                       "data": online[f].tolist()} for f in FEATURES]
             answer = requests.post(f"{status['address']['url']}/v2/models/riders/infer",
-                                   json={"inputs": inputs}, timeout=60)
+                                   json={"inputs": v2_inputs(online)}, timeout=60)
             answer.raise_for_status()
             served = [int(v) for v in answer.json()["outputs"][0]["data"]]
             expect_equal("seldon", f"predictions for riders {riders}",

@@ -150,21 +150,18 @@ class ModelServer:
         """Stop the server's whole process group: SIGTERM, then SIGKILL after a grace period."""
         with self._lock:
             self._stopped = True
-            self._stop_locked()
-
-    def _stop_locked(self) -> None:
-        process = self.process
-        if process is not None and process.poll() is None:
-            _signal_group(process.pid, signal.SIGTERM)
-            try:
-                process.wait(_STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                _signal_group(process.pid, signal.SIGKILL)
-                process.wait()
-        if process is not None:
-            _signal_group(process.pid, signal.SIGKILL)  # forked helpers left in the group
-        if self._log is not None:
-            self._log.close()
+            process = self.process
+            if process is not None and process.poll() is None:
+                _signal_group(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(_STOP_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    _signal_group(process.pid, signal.SIGKILL)
+                    process.wait()
+            if process is not None:
+                _signal_group(process.pid, signal.SIGKILL)  # forked helpers left in the group
+            if self._log is not None:
+                self._log.close()
 
     def status(self) -> dict[str, Any]:
         """The Seldon-style status: state, description, address, replicas."""
