@@ -20,6 +20,15 @@ if TYPE_CHECKING:
     from harness.stack import Stack
 
 pytestmark = pytest.mark.dask
+# The checks this module runs; collection fails unless they match its checks exactly.
+CHECK_IDS = (
+    "dask.connect",
+    "dask.worker-count",
+    "dask.worker-environment",
+    "dask.array",
+    "dask.dataframe",
+    "dask.versions",
+)
 # Packages whose versions must agree between client, scheduler and workers for pickling to work.
 MATCHING_PACKAGES = ("dask", "distributed", "cloudpickle", "msgpack", "toolz")
 

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 
     from harness.stack import Stack
 
+# The checks this module runs; collection fails unless they match its checks exactly.
+CHECK_IDS = (
+    "mlflow.postgres-backend",
+    "prefect.postgres-backend",
+    "mlflow.restart-persistence",
+)
 RESTART_TIMEOUT_S = 300  # the server's own readiness timeout bounds it; this is the HTTP wait
 
 

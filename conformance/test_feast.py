@@ -37,6 +37,16 @@ if TYPE_CHECKING:
     from harness.stack import Stack
 
 pytestmark = pytest.mark.feast
+# The checks this module runs; collection fails unless they match its checks exactly.
+CHECK_IDS = (
+    "feast.apply",
+    "feast.online-sdk",
+    "feast.online-http",
+    "feast.unknown-entity",
+    "feast.historical",
+    "feast.online-store",
+    "feast.store-auth",
+)
 REPO = Path(__file__).parent / "feature_repo"
 FEATURES = ["driver_stats:conv_rate", "driver_stats:trips"]
 SERVER_TIMEOUT_S = 120  # the feature server sees new registry objects on its refresh

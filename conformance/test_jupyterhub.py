@@ -21,6 +21,17 @@ if TYPE_CHECKING:
     from harness.stack import Stack
 
 pytestmark = pytest.mark.jupyterhub
+# The checks this module runs; collection fails unless they match its checks exactly.
+CHECK_IDS = (
+    "jupyterhub.api-version",
+    "jupyterhub.login",
+    "jupyterhub.login-refused",
+    "jupyterhub.api-auth",
+    "jupyterhub.spawn",
+    "jupyterhub.kernel",
+    "jupyterhub.storage",
+    "jupyterhub.stop-server",
+)
 SPAWN_TIMEOUT_S = 180.0
 
 

@@ -18,6 +18,14 @@ if TYPE_CHECKING:
     from harness.stack import Stack, ToolEntry
 
 pytestmark = pytest.mark.jupyterhub
+# The checks this module runs; collection fails unless they match its checks exactly.
+CHECK_IDS = (
+    "jupyterhub.oauth-redirect",
+    "jupyterhub.oauth-member",
+    "jupyterhub.oauth-non-member",
+    "jupyterhub.oauth-admin",
+    "jupyterhub.oauth-dummy-refused",
+)
 SESSION_COOKIE = "jupyterhub-hub-login"  # the hub's login cookie (JupyterHub >= 1.0)
 
 

@@ -20,6 +20,15 @@ if TYPE_CHECKING:
     from harness.stack import Stack
 
 pytestmark = pytest.mark.prefect
+# The checks this module runs; collection fails unless they match its checks exactly.
+CHECK_IDS = (
+    "prefect.health",
+    "prefect.flow-run",
+    "prefect.failed-flow",
+    "prefect.worker",
+    "prefect.deployment-run",
+    "prefect.dask-task-runner",
+)
 FLOWS = Path(__file__).parent / "flows"
 DEPLOYMENT_TIMEOUT_S = 240  # a process worker starts a fresh interpreter per run: slow on 2 cores
 

@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from harness.stack import Stack
 
 pytestmark = pytest.mark.seldon
+# The checks this module runs; collection fails unless they match its checks exactly.
+CHECK_IDS = (
+    "seldon.deploy",
+    "seldon.predict-v2",
+    "seldon.missing-model",
+    "seldon.undeploy",
+    "seldon.metrics",
+)
 READY_TIMEOUT_S = 300.0  # a model server start on a busy two-core machine
 GROUP = "apis/machinelearning.seldon.io/v1"
 

@@ -1,4 +1,9 @@
-"""Run the conformance checks (pytest, in a child process) against a saved Stack."""
+"""Run the conformance checks (pytest, in a child process) against a saved Stack.
+
+pytest's own exit code counts: a check module that cannot be collected, an internal or
+usage error, or an interrupted pytest is an infrastructure error naming its cause, never a
+pass of whatever did run.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,41 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.errors import BadInputError, HarnessError, ProvisionError
 from harness.paths import project_dir
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from harness.console import RunConsole
 
 _POLL_S = 0.2
+# What pytest-rerunfailures retries: only errors of a server still settling, matched against
+# "ExceptionType: message" of the error and the errors it was raised from. An assertion about
+# the tool's behaviour is never retried, even when raised while handling such an error.
+TRANSIENT_ERRORS = (
+    r"^(ConnectionError|ConnectionRefusedError|ConnectionResetError|ConnectionAbortedError"
+    r"|NewConnectionError|RemoteDisconnected): ",
+    r"^HTTPError: 50[234] ",
+)
+NEVER_RETRIED = (r"^(AssertionError|Failed): ",)
+# pytest's exit codes (pytest.ExitCode) as the harness reads them.
+_PYTEST_OK, _PYTEST_TESTS_FAILED, _PYTEST_USAGE, _PYTEST_NO_TESTS = 0, 1, 4, 5
+_PYTEST_MEANING = {2: "was interrupted", 3: "had an internal error", 4: "was used wrongly",
+                   5: "collected no check"}
+
+
+class CheckModuleError(HarnessError):
+    """A check module cannot be collected: the run cannot say what it checked."""
+
+    exit_code = ProvisionError.exit_code
 
 
 @dataclass
@@ -31,15 +57,82 @@ class ChecksOutcome:
     infrastructure_error: str | None = None
 
 
+def _pytest_base() -> list[str]:
+    checks = project_dir("conformance")
+    return [sys.executable, "-m", "pytest", str(checks), "--rootdir", str(checks),
+            "-c", str(checks / "pytest.ini"), "-p", "no:cacheprovider", "--no-header",
+            "--color=no"]
+
+
+def retry_policy(reruns: int) -> list[str]:
+    """pytest-rerunfailures' options: `reruns` retries, of transient errors only."""
+    retries = [arg for regex in TRANSIENT_ERRORS for arg in ("--only-rerun", regex)]
+    retries += [arg for regex in NEVER_RETRIED for arg in ("--rerun-except", regex)]
+    return ["--reruns", str(reruns), "--reruns-delay", "1", *retries]
+
+
 def pytest_argv(stack_path: Path, results_path: Path, reruns: int, extra: list[str]) -> list[str]:
     """The pytest command line that runs the checks against `stack_path`."""
-    checks = project_dir("conformance")
-    return [
-        sys.executable, "-m", "pytest", str(checks), "--rootdir", str(checks),
-        "-c", str(checks / "pytest.ini"), "-p", "no:cacheprovider", "-v", "--no-header",
-        "--color=no", "--stack", str(stack_path), "--results", str(results_path),
-        "--reruns", str(reruns), "--reruns-delay", "1", *extra,
-    ]
+    return [*_pytest_base(), "-v", "--stack", str(stack_path), "--results", str(results_path),
+            *retry_policy(reruns), *extra]
+
+
+def selected_checks(selection: list[str]) -> list[str]:
+    """The check ids `selection` (`-m`/`-k` arguments) selects, found by collecting only.
+
+    Collection needs no stack, so this runs during validation, before anything starts.
+
+    Raises:
+        BadInputError: the selection is not valid pytest syntax, or selects no check.
+        CheckModuleError: a check module cannot be collected; the message names it.
+    """
+    with tempfile.TemporaryDirectory(prefix="mlops-collect-") as scratch:
+        results = Path(scratch) / "results.json"
+        done = subprocess.run(
+            [*_pytest_base(), "--collect-only", "-q", "--results", str(results), *selection],
+            capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        document = _read(results)
+    errors = document.get("collection_errors", [])
+    if errors:
+        raise CheckModuleError(_collection_errors(errors))
+    expression = " ".join(selection)
+    if done.returncode == _PYTEST_USAGE:
+        from harness.plugin import TOOL_MARKERS  # noqa: PLC0415 - loads pytest: only here
+        lines = [line.removeprefix("ERROR: ") for line in done.stderr.splitlines()
+                 if line.startswith("ERROR: ")] or [_last_line(done.stderr)]
+        problem = lines[0].split(". Use 'pytest --markers'")[0]
+        raise BadInputError(f"{expression}: {problem}; the markers are the tools: "
+                            f"{', '.join(TOOL_MARKERS)}")
+    ids = [entry["id"] for entry in document.get("selected", [])]
+    if done.returncode == _PYTEST_NO_TESTS or (done.returncode == _PYTEST_OK and not ids):
+        raise BadInputError(f"{expression or 'the checks'}: selects no check; `-m` takes a tool "
+                            "(e.g. `-m mlflow`), `-k` part of a check's name")
+    if done.returncode != _PYTEST_OK:
+        raise CheckModuleError(f"collecting the checks: pytest "
+                               f"{_PYTEST_MEANING.get(done.returncode, 'failed')} (exit code "
+                               f"{done.returncode}): {_last_line(done.stdout + done.stderr)}")
+    return ids
+
+
+def _read(path: Path | str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document: dict[str, Any] = json.load(handle)
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return document
+
+
+def _collection_errors(errors: list[dict[str, str]]) -> str:
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"check module {first['nodeid']} cannot be collected: {first['message']}{more}"
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
 
 
 def run_checks(
@@ -74,14 +167,22 @@ def run_checks(
         finally:
             _stop(process)
             reader.join(timeout=5)
-    try:
-        with open(results_path, encoding="utf-8") as handle:
-            outcome.results = json.load(handle)
-    except (OSError, json.JSONDecodeError):
-        if outcome.infrastructure_error is None and process.returncode not in (0, 1):
-            outcome.infrastructure_error = (
-                f"pytest ended with exit code {process.returncode} and no results; see {log_path}")
+    outcome.results = _read(results_path)
+    if outcome.infrastructure_error is None:
+        outcome.infrastructure_error = _pytest_failure(
+            process.returncode, outcome.results, log_path)
     return outcome
+
+
+def _pytest_failure(code: int, results: dict[str, Any], log_path: Path) -> str | None:
+    """What pytest's exit code says beyond the checks' own verdicts, or None."""
+    errors = results.get("collection_errors", [])
+    if errors:
+        return _collection_errors(errors)
+    if code in {_PYTEST_OK, _PYTEST_TESTS_FAILED}:
+        return None if results else f"pytest wrote no results; see {log_path}"
+    meaning = _PYTEST_MEANING.get(code, "failed")
+    return f"pytest {meaning} (exit code {code}); see {log_path}"
 
 
 def _pump(process: subprocess.Popen[str], log: Any, console: RunConsole) -> None:

@@ -54,7 +54,19 @@ _markers_option = click.option(
 _keyword_option = click.option("-k", "keyword", metavar="EXPR", help="Select checks by name.")
 _reruns_option = click.option(
     "--reruns", type=click.IntRange(0, 5), default=config.DEFAULT_RERUNS, envvar=config.ENV_RERUNS,
-    show_default=True, help="Retries of a failed check; a pass on retry is `flaky`.")
+    show_default=True, help="Retries of a check that failed on a transient error (connection "
+                            "refused or reset, HTTP 502/503/504); a pass on retry is `flaky`.")
+_fail_on_flaky_option = click.option(
+    "--fail-on-flaky", is_flag=True, envvar=config.ENV_FAIL_ON_FLAKY,
+    help=f"A check that passed only on a retry fails the run (exit 1; env "
+         f"{config.ENV_FAIL_ON_FLAKY}).")
+
+
+def _validate_selection(markers: str | None, keyword: str | None) -> None:
+    """Exit 2 when `-m`/`-k` select no check, 3 when a check module cannot be collected."""
+    from harness.checks_runner import selected_checks
+
+    selected_checks(_selection(markers, keyword))
 
 
 @cli.command()
@@ -72,6 +84,7 @@ _reruns_option = click.option(
 @_markers_option
 @_keyword_option
 @_reruns_option
+@_fail_on_flaky_option
 @click.option("--run-id", help="Name of the run directory (default: time, scenario, random).")
 @click.option("--tools", callback=lambda _c, _p, v: _tool_list(v), metavar="TOOL,...",
               help="Provision and check only these tools (and what they require); `none` for "
@@ -83,8 +96,8 @@ _reruns_option = click.option(
 @click.option("--shared-with", hidden=True, help="Set by a shared run for its children.")
 def run(
     scenario_names: tuple[str, ...], parallel: int, target_url: str, reports_dir: Path, keep: bool,
-        markers: str | None, keyword: str | None, reruns: int, run_id: str | None,
-    tools: frozenset[str] | None, share: bool, shared_with: str | None,
+        markers: str | None, keyword: str | None, reruns: int, fail_on_flaky: bool,
+    run_id: str | None, tools: frozenset[str] | None, share: bool, shared_with: str | None,
 ) -> None:
     """Provision a scenario, run the checks against it, tear it down, write the report."""
     from harness.report.model import Report
@@ -98,18 +111,21 @@ def run(
         n for name in scenario_names for n in (known() if name == "all" else name.split())))
     loaded = [load_scenario(name) for name in names]  # all valid, or exit 2 before anything
     parse_target_url(target_url)
+    _validate_selection(markers, keyword)
     console = RunConsole()
     if len(loaded) > 1:
         if keep:
             raise BadInputError("--keep: give one --scenario; a kept stack is one scenario's")
-        common = ["--target", target_url, "--reruns", str(reruns), *_selection(markers, keyword)]
+        common = ["--target", target_url, "--reruns", str(reruns), *_selection(markers, keyword),
+                  *(["--fail-on-flaky"] if fail_on_flaky else [])]
         _run_matrix(names, run_id or new_run_id("matrix"), reports_dir, parallel, console,
                     _child_args(names, loaded, tools, share, common))
     scenario = loaded[0]
     run_id = run_id or new_run_id(scenario.name)
     run_dir = reports_dir / run_id
     options = RunOptions(target_url=target_url, reports_dir=reports_dir, keep=keep,
-                         reruns=reruns, pytest_args=_selection(markers, keyword), tools=tools)
+                         reruns=reruns, pytest_args=_selection(markers, keyword), tools=tools,
+                         fail_on_flaky=fail_on_flaky)
     if shared_with:
         options.unselected = (f"{{tool}}: same module inputs as in scenario {shared_with!r}, "
                               f"whose column covers it (run alone or with --no-share to repeat)")
@@ -162,25 +178,34 @@ def _run_matrix(names: list[str], run_id: str, reports_dir: Path, parallel: int,
 @_markers_option
 @_keyword_option
 @_reruns_option
+@_fail_on_flaky_option
 def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str | None,
-          reruns: int) -> None:
+          reruns: int, fail_on_flaky: bool) -> None:
     """Run the checks against an already running deployment: no provisioning, no teardown."""
     from harness.checks_runner import pytest_argv, run_checks
+    from harness.errors import InterruptedRunError
     from harness.report.model import Report, ScenarioRun, checks_from_results, exit_code_for
     from harness.report.render import write_all
-    from harness.run import new_run_id
+    from harness.run import new_run_id, signals_as_interrupts
     from harness.stack import Stack
 
     stack = Stack.load(stack_file)
+    stack.verify_credentials()
+    _validate_selection(markers, keyword)
     run_id = new_run_id(f"{stack.scenario}-check")
     run_dir = reports_dir / run_id
     (run_dir / "logs").mkdir(parents=True)
     console = RunConsole()
     console.phase("checks", f"against {stack_file}")
-    outcome = run_checks(
-        pytest_argv(stack_file.resolve(), (run_dir / "results.json").resolve(), reruns,
-                    _selection(markers, keyword)),
-        run_dir / "logs" / "checks.log", console)
+    with signals_as_interrupts():  # SIGTERM, like Ctrl-C, stops the pytest child first
+        try:
+            outcome = run_checks(
+                pytest_argv(stack_file.resolve(), (run_dir / "results.json").resolve(), reruns,
+                            _selection(markers, keyword)),
+                run_dir / "logs" / "checks.log", console)
+        except KeyboardInterrupt:
+            msg = f"checks {run_id} interrupted; the checks' pytest is stopped"
+            raise InterruptedRunError(msg) from None
     result = ScenarioRun(scenario=stack.scenario, target=stack.target)
     result.checks = checks_from_results(outcome.results, lambda _tool: "logs/checks.log")
     result.infrastructure_errors = [outcome.infrastructure_error] if outcome.infrastructure_error \
@@ -189,7 +214,7 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
         result.versions[name] = dict(tool.versions)
     for tool, components in outcome.results.get("versions", {}).items():
         result.versions.setdefault(tool, {}).update(components)
-    result.exit_code = exit_code_for(result.checks, result.infrastructure_errors)
+    result.exit_code = exit_code_for(result.checks, result.infrastructure_errors, fail_on_flaky)
     report = Report(run_id=run_id, harness_version=__version__, runs=[result])
     paths = write_all(report, run_dir)
     _summarise(console, report, paths)
@@ -245,8 +270,12 @@ def scenarios(markdown: bool) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the merged report.json, junit.xml, report.md, report.html.")
 @click.option("--compare", "compare_runs", is_flag=True,
-              help="With two reports (before, after): list what changed; exit 1 on a regression.")
-def report(reports: tuple[Path, ...], out_dir: Path | None, compare_runs: bool) -> None:
+              help="With two reports (before, after): list what changed; exit 1 on a regression "
+                   "or lost coverage (a check that passed is skipped or gone).")
+@click.option("--allow-lost-coverage", is_flag=True,
+              help="With --compare: list lost coverage, but exit 0 for it.")
+def report(reports: tuple[Path, ...], out_dir: Path | None, compare_runs: bool,
+           allow_lost_coverage: bool) -> None:
     """Re-render one saved report.json, merge several into one matrix, or compare two."""
     from harness.report.model import Report
     from harness.report.render import write_all
@@ -255,7 +284,7 @@ def report(reports: tuple[Path, ...], out_dir: Path | None, compare_runs: bool) 
     if compare_runs:
         if len(loaded) != 2:
             raise BadInputError("--compare takes exactly two reports: before and after")
-        _compare(loaded[0], loaded[1])
+        _compare(loaded[0], loaded[1], allow_lost_coverage)
     if out_dir is None:
         raise BadInputError("--out: give the directory for the merged report (or --compare)")
     merged = Report(run_id=out_dir.name, harness_version=__version__,
@@ -264,7 +293,7 @@ def report(reports: tuple[Path, ...], out_dir: Path | None, compare_runs: bool) 
         click.echo(str(path))
 
 
-def _compare(before: object, after: object) -> None:
+def _compare(before: object, after: object, allow_lost_coverage: bool) -> None:
     from harness.report.compare import compare
     from harness.report.model import Report
 
@@ -272,10 +301,13 @@ def _compare(before: object, after: object) -> None:
     assert isinstance(after, Report)
     changes = compare(before, after)
     regressions = [c for c in changes if c.regression]
+    lost = [c for c in changes if c.lost_coverage]
     for change in changes:
-        click.echo(f"{'REGRESSION' if change.regression else 'changed   '} {change}")
-    click.echo(f"{len(regressions)} regressions, {len(changes) - len(regressions)} other changes")
-    sys.exit(ExitCode.CHECK_FAILED if regressions else ExitCode.OK)
+        click.echo(f"{change.kind.upper() if change.kind != 'changed' else 'changed':<13} {change}")
+    click.echo(f"{len(regressions)} regressions, {len(lost)} lost coverage, "
+               f"{len(changes) - len(regressions) - len(lost)} other changes")
+    failed = regressions or (lost and not allow_lost_coverage)
+    sys.exit(ExitCode.CHECK_FAILED if failed else ExitCode.OK)
 
 
 @cli.command()
@@ -291,12 +323,17 @@ def down(run_dir: Path) -> None:
 
 
 def _summarise(console: RunConsole, report: object, paths: list[Path]) -> None:
+    from rich.markup import escape
+
     from harness.report.model import Report
 
     assert isinstance(report, Report)
     for run in report.runs:
         counts = ", ".join(f"{n} {s}" for s, n in run.counts().items() if n) or "no checks ran"
         console.out.print(f"[bold]{run.scenario}[/] on {run.target}: {counts}")
+        for flaky in (c for c in run.checks if c.status == "flaky"):
+            message = escape(console.redact(flaky.message))
+            console.out.print(f"  [yellow]flaky[/] {flaky.id}: {message}")
         for error in run.infrastructure_errors:
             console.error(error)
     for path in paths:

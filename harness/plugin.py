@@ -1,22 +1,29 @@
 """The pytest plugin that runs conformance checks: options, the `stack` fixture, results file.
 
 Every check carries `@pytest.mark.check("tool.name")`; the tool part becomes a marker of its
-own (`-m mlflow`). Results go to `--results` as JSON for the report to read.
+own (`-m mlflow`). Each check module declares the ids it runs, `CHECK_IDS = ("tool.name", ...)`,
+and collection fails for a module whose checks differ from its declaration or reuse an id.
+Results go to `--results` as JSON, rewritten after every check so that a run stopped half way
+still says which selected checks never reported: per test node and attempt (`nodes`), the ids
+selected at collection (`selected`), failed collections (`collection_errors`) and one folded
+verdict per id (`checks`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 
+from harness.check_ids import DECLARATION
 from harness.errors import ProvisionError
 from harness.stack import Stack
+from harness.verdicts import fold
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -26,7 +33,10 @@ ENV_STACK = "HARNESS_STACK"
 ENV_RESULTS = "HARNESS_RESULTS"
 # Exceptions that mean "the infrastructure is not there", reported as `error`, not `fail`.
 INFRA_ERRORS = (ProvisionError, ConnectionError, TimeoutError, requests.ConnectionError)
-_RESULTS = pytest.StashKey[dict[str, dict[str, Any]]]()
+_NODES = pytest.StashKey[dict[str, dict[str, Any]]]()
+_SELECTED = pytest.StashKey[list[dict[str, str]]]()
+_COLLECTION_ERRORS = pytest.StashKey[list[dict[str, str]]]()
+_CLAIMED = pytest.StashKey[dict[str, str]]()  # check id -> the module that carries it
 _VERSIONS = pytest.StashKey[dict[str, dict[str, str]]]()
 _STACK = pytest.StashKey[Stack]()
 
@@ -47,7 +57,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "the tools it needs when they are not just the one its id starts with")
     for tool in TOOL_MARKERS:
         config.addinivalue_line("markers", f"{tool}: checks of {tool}")
-    config.stash[_RESULTS] = {}
+    config.stash[_NODES] = {}
+    config.stash[_SELECTED] = []
+    config.stash[_COLLECTION_ERRORS] = []
+    config.stash[_CLAIMED] = {}
     config.stash[_VERSIONS] = {}
 
 
@@ -57,12 +70,70 @@ def check_id(item: pytest.Item) -> str | None:
     return str(marker.args[0]) if marker else None
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """Fail the collection of a module whose checks differ from its `CHECK_IDS`; remember
+    every failed collection (an import error, a bad declaration) with its module.
+    """
+    report = yield
+    config = collector.config
+    if isinstance(collector, pytest.Module) and report.passed:
+        problem = _declaration_problem(collector, report.result, config.stash[_CLAIMED])
+        if problem:
+            report.outcome = "failed"
+            report.longrepr = problem
+            report.result = []
+    if report.failed:
+        config.stash[_COLLECTION_ERRORS].append(
+            {"nodeid": report.nodeid or ".", "message": _collection_message(report)})
+    return report
+
+
+def _declaration_problem(
+    module: pytest.Module, nodes: list[pytest.Item | pytest.Collector], claimed: dict[str, str]
+) -> str | None:
+    """What is wrong with the module's checks against its declaration, or None."""
+    ids = [ident for node in nodes if isinstance(node, pytest.Item)
+           for ident in [check_id(node)] if ident]
+    declared = getattr(module.obj, DECLARATION, None)
+    if declared is None:
+        return f"declares no {DECLARATION}, but carries checks {sorted(ids)}" if ids else None
+    duplicated = sorted(ident for ident, count in Counter(ids).items() if count > 1)
+    if duplicated:
+        return f"check id {duplicated[0]!r} is carried by more than one check"
+    for ident in ids:
+        if claimed.get(ident, module.nodeid) != module.nodeid:
+            return f"check id {ident!r} is also carried by {claimed[ident]}"
+    missing, undeclared = sorted(set(declared) - set(ids)), sorted(set(ids) - set(declared))
+    if missing or undeclared:
+        return (f"{DECLARATION} does not match its checks: declared but carried by no check "
+                f"{missing}, carried but not declared {undeclared}")
+    claimed.update(dict.fromkeys(ids, module.nodeid))
+    return None
+
+
+def _collection_message(report: pytest.CollectReport) -> str:
+    text = str(report.longrepr).strip()
+    errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    return (errors[-1] if errors else text.splitlines()[-1] if text else "collection failed")[:500]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Give each check the marker of its tool, so `-m mlflow` selects it."""
     for item in items:
         ident = check_id(item)
         if ident:
             item.add_marker(getattr(pytest.mark, ident.split(".", 1)[0]))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Record which checks the selection kept: each of them must report a result."""
+    session.config.stash[_SELECTED] = [
+        {"id": ident, "nodeid": item.nodeid, "tool": ident.split(".", 1)[0]}
+        for item in session.items for ident in [check_id(item)] if ident]
+    _write_results(session.config)
 
 
 def _load_stack(config: pytest.Config) -> Stack:
@@ -118,30 +189,64 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Classify each outcome as the report needs it, and keep a one-line message."""
+    """Record each phase of each attempt per test node; the verdict is folded at writing."""
     report = yield
     ident = check_id(item)
-    # pytest-rerunfailures marks a failed attempt that it will retry as outcome "rerun".
-    failed = report.failed or str(report.outcome) == "rerun"
-    if not ident or (report.when != "call" and not failed and not report.skipped):
+    if not ident:
         return report
-    entry = item.config.stash[_RESULTS].setdefault(
-        ident, {"id": ident, "nodeid": item.nodeid, "tool": ident.split(".", 1)[0],
-                "attempts": 0, "duration_s": 0.0, "status": "pass", "message": ""})
-    entry["duration_s"] = round(entry["duration_s"] + report.duration, 3)
-    entry["attempts"] += report.when == "call"
-    if report.skipped:
-        entry["status"] = "skip"
-        entry["message"] = _skip_reason(report)
-    elif failed:
-        infra = call.excinfo is not None and (
-            call.when != "call" or isinstance(call.excinfo.value, INFRA_ERRORS))
-        entry["status"] = "error" if infra else "fail"
-        entry["message"] = call.excinfo.exconly()[:2000] if call.excinfo else str(report.longrepr)
-    elif report.when == "call":
-        entry["status"] = "flaky" if entry["status"] in {"fail", "error"} else "pass"
-        entry["passed_at"] = time.time()
+    node = item.config.stash[_NODES].setdefault(item.nodeid, {
+        "id": ident, "nodeid": item.nodeid, "tool": ident.split(".", 1)[0],
+        "duration_s": 0.0, "attempts": []})
+    node["duration_s"] += report.duration
+    if report.when == "setup":  # every attempt, the first and each retry, starts here
+        node["attempts"].append({"status": None, "message": ""})
+    _record(node["attempts"][-1], report, call, item)
+    if report.when == "teardown":  # a run stopped half way keeps what it found
+        _write_results(item.config)
     return report
+
+
+def _record(attempt: dict[str, Any], report: pytest.TestReport, call: pytest.CallInfo[None],
+            item: pytest.Item) -> None:
+    """Fold one phase's report into its attempt; the attempt's first failure counts."""
+    if attempt["status"] in {"fail", "error"}:
+        return
+    if report.failed:
+        attempt["status"] = _failure_status(call)
+        message = call.excinfo.exconly() if call.excinfo else str(report.longrepr)
+        attempt["message"] = (message[:2000] + _credentials_note(item)).strip()
+    elif report.skipped and attempt["status"] is None:
+        attempt["status"], attempt["message"] = "skip", _skip_reason(report)
+    elif report.when == "call" and attempt["status"] is None:
+        attempt["status"] = "pass"
+
+
+def _failure_status(call: pytest.CallInfo[None]) -> str:
+    """`fail` for what the tool did (an assertion, also in a shared fixture); `error` only
+    when the infrastructure was not there (connection refused, a dead component).
+    """
+    if call.excinfo is None or isinstance(call.excinfo.value, AssertionError):
+        return "fail"
+    seen: BaseException | None = call.excinfo.value
+    while seen is not None:
+        if isinstance(seen, INFRA_ERRORS):
+            return "error"
+        seen = seen.__cause__ or seen.__context__
+    return "fail"
+
+
+def _credentials_note(item: pytest.Item) -> str:
+    """Which credentials of the check's tools the checks used: by name and reference, so a
+    wrong one in the stack file is found without ever showing a value.
+    """
+    current = item.config.stash.get(_STACK, None)
+    if current is None:
+        return ""
+    marker = item.get_closest_marker("check")
+    tools = [str(check_id(item)).split(".", 1)[0],
+             *(marker.kwargs.get("requires", ()) if marker else ())]
+    used = [line for tool in dict.fromkeys(tools) for line in current.credentials_used(tool)]
+    return f" (credentials used: {'; '.join(used)})" if used else ""
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -151,10 +256,21 @@ def _skip_reason(report: pytest.TestReport) -> str:
     return str(longrepr)
 
 
+def _write_results(config: pytest.Config) -> None:
+    """Write the results file, if one was asked for (atomically: the runner may read it)."""
+    path = config.getoption("results", None)
+    if not path:
+        return
+    nodes = list(config.stash[_NODES].values())
+    document = {"checks": fold(nodes, config.stash[_SELECTED]),
+                "selected": config.stash[_SELECTED], "nodes": nodes,
+                "collection_errors": config.stash[_COLLECTION_ERRORS],
+                "versions": config.stash[_VERSIONS]}
+    partial = Path(f"{path}.partial")
+    partial.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    partial.replace(path)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Write the results file, if one was asked for."""
-    path = session.config.getoption("results")
-    if path:
-        document = {"checks": list(session.config.stash[_RESULTS].values()),
-                    "versions": session.config.stash[_VERSIONS]}
-        Path(path).write_text(json.dumps(document, indent=2), encoding="utf-8")
+    """Write the final results file."""
+    _write_results(session.config)

@@ -18,6 +18,7 @@ from harness.checks_runner import pytest_argv, run_checks
 from harness.errors import HarnessError, InterruptedRunError
 from harness.report.model import ScenarioRun, checks_from_results, exit_code_for
 from harness.secrets import SecretStore, run_secrets
+from harness.stack import Stack
 from harness.static_stage import run_static_stage
 from harness.targets import get_target
 from harness.targets.base import NOT_SELECTED
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from harness.console import RunConsole
     from harness.scenario import Scenario
     from harness.targets.base import Target
+
+RESTART = "restart"  # the endpoint and credential a target's control server offers checks
 
 
 @dataclass
@@ -43,6 +46,7 @@ class RunOptions:
     tools: frozenset[str] | None = None
     unselected: str = NOT_SELECTED
     checks_timeout_s: float = 1800.0
+    fail_on_flaky: bool = False
 
 
 def new_run_id(label: str) -> str:
@@ -133,6 +137,7 @@ def run_scenario(
                 if options.keep and not interrupted and not result.infrastructure_errors:
                     console.phase("keep", "the stack stays up")
                     target.detach()
+                    _forget_restarts(run_dir / "stack.json")
                 else:
                     console.phase("teardown")
                     result.infrastructure_errors += target.down(console)
@@ -143,8 +148,22 @@ def run_scenario(
         raise InterruptedRunError(msg)
     result.peak_rss_mb = round(memory.peak / 2**20, 1) if memory.peak else None
     result.phases_s = {k: round(v, 2) for k, v in phases.items()}
-    result.exit_code = exit_code_for(result.checks, result.infrastructure_errors)
+    result.exit_code = exit_code_for(result.checks, result.infrastructure_errors,
+                                     options.fail_on_flaky)
     return result
+
+
+def _forget_restarts(stack_path: Path) -> None:
+    """A kept stack outlives the harness, and with it the control server that answered
+    `restart` endpoints: the saved stack must not offer them any more.
+    """
+    if not stack_path.is_file():
+        return
+    kept = Stack.load(stack_path)
+    for entry in kept.tools.values():
+        entry.endpoints.pop(RESTART, None)
+        entry.credentials.pop(RESTART, None)
+    kept.save(stack_path)
 
 
 def _logs_of(run_dir: Path, tool: str) -> str:

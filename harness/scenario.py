@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
 
+from harness.check_ids import known_check_ids
 from harness.errors import BadInputError
 from harness.paths import project_dir
 from harness.variables import root_variables
@@ -131,6 +132,7 @@ def load_scenario(name_or_path: str) -> Scenario:
     except ValidationError as exc:
         raise BadInputError(f"{path}: {_first_error(exc)}") from exc
     _check_tfvars(path, scenario.tfvars)
+    _check_skips(path, scenario.checks.skip)
     return scenario
 
 
@@ -156,6 +158,18 @@ def _check_tfvars(path: Path, tfvars: dict[str, Any]) -> None:
                 f"{path}: field 'tfvars.{name}': secrets do not belong in scenario files; "
                 f"remove it (a value is generated per run) or set TF_VAR_{name} in the environment"
             )
+
+
+def _check_skips(path: Path, skip: dict[str, str]) -> None:
+    """Each `checks.skip` key names a check id the check modules declare, or a tool."""
+    ids = known_check_ids()
+    known = sorted({*ids, *TOOLS, *(ident.split(".", 1)[0] for ident in ids)})
+    for key in skip:
+        if key not in known:
+            hint = difflib.get_close_matches(key, known, n=1)
+            fix = f"did you mean {hint[0]!r}?" if hint else "name a check id or a tool"
+            raise BadInputError(f"{path}: field 'checks.skip.{key}': no check or tool of that "
+                                f"name; {fix}")
 
 
 def scenarios_table() -> str:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from harness.errors import BadInputError
 
@@ -29,6 +29,10 @@ class SecretRef(BaseModel):
             raise ValueError(msg)
         return self
 
+    def __str__(self) -> str:
+        """Where the credential lives, never its value: `env VAR` or `file secrets/x`."""
+        return f"env {self.env}" if self.env is not None else f"file {self.file}"
+
     def resolve(self, base_dir: Path) -> str:
         """Return the secret's value.
 
@@ -39,13 +43,13 @@ class SecretRef(BaseModel):
         if self.env is not None:
             value = os.environ.get(self.env)
             if value is None:
-                raise BadInputError(f"credential: environment variable {self.env} is not set")
+                raise BadInputError(f"environment variable {self.env} is not set")
             return value
         path = base_dir / str(self.file)
         try:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise BadInputError(f"credential file {path}: {exc.strerror}") from exc
+            raise BadInputError(f"file {path}: {exc.strerror}") from exc
 
 
 class ToolEntry(BaseModel):
@@ -71,10 +75,43 @@ class Stack(BaseModel):
     tools: dict[str, ToolEntry] = Field(default_factory=dict)
     skip: dict[str, str] = Field(default_factory=dict)
     base_dir: Path = Field(default=Path(), exclude=True)
+    _used: dict[str, dict[str, str]] = PrivateAttr(default_factory=dict)
 
     def secret(self, tool: str, name: str) -> str:
-        """Resolve credential `name` of `tool`."""
-        return self.tools[tool].credentials[name].resolve(self.base_dir)
+        """Resolve credential `name` of `tool`.
+
+        Raises:
+            BadInputError: no such credential, or its reference does not resolve; the message
+                names the tool, the credential and its reference, never a value.
+
+        """
+        entry = self.tools.get(tool)
+        ref = entry.credentials.get(name) if entry else None
+        if ref is None:
+            msg = f"{tool}: the stack has no credential {name!r} (tools.{tool}.credentials.{name})"
+            raise BadInputError(msg)
+        try:
+            value = ref.resolve(self.base_dir)
+        except BadInputError as exc:
+            msg = f"{tool}: credential {name!r} ({ref}) does not resolve: {exc}"
+            raise BadInputError(msg) from exc
+        self._used.setdefault(tool, {})[name] = str(ref)
+        return value
+
+    def verify_credentials(self) -> None:
+        """Resolve every credential once, so a broken reference is bad input before any check.
+
+        Raises:
+            BadInputError: the first credential that does not resolve, named as by `secret`.
+
+        """
+        for tool, entry in self.tools.items():
+            for name in entry.credentials:
+                self.secret(tool, name)
+
+    def credentials_used(self, tool: str) -> list[str]:
+        """`tool.name from <reference>` for each credential of `tool` resolved so far."""
+        return [f"{tool}.{name} from {ref}" for name, ref in self._used.get(tool, {}).items()]
 
     def save(self, path: Path) -> None:
         """Write the stack as JSON (no secret values ever: only references)."""

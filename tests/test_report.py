@@ -23,7 +23,8 @@ def sample() -> Report:
                     diagnostics="logs/"),
         CheckResult(id="dask.connect", tool="dask", status="error",
                     message="ConnectionRefusedError: dask scheduler", diagnostics="logs/"),
-        CheckResult(id="dask.array", tool="dask", status="flaky", attempts=2),
+        CheckResult(id="dask.array", tool="dask", status="flaky", attempts=2,
+                    message="passed on attempt 2; first failure: ConnectionResetError: reset"),
         CheckResult(id="prefect.deployment", tool="prefect", status="skip",
                     message="agent_enabled is false: no worker runs"),
     ]
@@ -67,6 +68,8 @@ def test_markdown_matrix_has_versions_rows_and_columns() -> None:
     assert "| `prefect.deployment` | ⏭️ skip | – |" in text
     assert "agent_enabled is false: no worker runs" in text
     assert "finding: JupyterHub: the documented shared password is in effect" in text
+    assert "- flaky: `dask.array`: passed on attempt 2; first failure: ConnectionResetError" in text
+    assert "flaky: dask.array: passed on attempt 2; first failure" in to_html(sample())
 
 
 def test_html_is_self_contained_and_escaped() -> None:
@@ -104,6 +107,14 @@ def test_exit_codes(statuses: list[str], errors: list[str], code: int) -> None:
     assert exit_code_for(checks, errors) == code
 
 
+def test_fail_on_flaky_makes_a_flaky_check_fail_the_run() -> None:
+    checks = [CheckResult(id="t.a", tool="t", status="pass"),
+              CheckResult(id="t.b", tool="t", status="flaky")]
+    assert exit_code_for(checks, []) == 0
+    assert exit_code_for(checks, [], fail_on_flaky=True) == 1
+    assert exit_code_for(checks[:1], [], fail_on_flaky=True) == 0
+
+
 def test_compare_lists_regressions() -> None:
     from harness.report.compare import compare
 
@@ -111,9 +122,25 @@ def test_compare_lists_regressions() -> None:
     after.runs[0].checks[0].status = "fail"       # mlflow.log-run: pass -> fail
     after.runs[0].checks[1].status = "pass"       # mlflow.model-registry: fail -> pass
     after.runs[0].checks.pop(3)                   # dask.array (flaky) disappears
-    changes = {(c.check, c.before, c.after): c.regression for c in compare(before, after)}
+    changes = {(c.check, c.before, c.after): c.kind for c in compare(before, after)}
     assert changes == {
-        ("mlflow.log-run", "pass", "fail"): True,
-        ("mlflow.model-registry", "fail", "pass"): False,
-        ("dask.array", "flaky", "missing"): True,
+        ("mlflow.log-run", "pass", "fail"): "regression",
+        ("mlflow.model-registry", "fail", "pass"): "changed",
+        ("dask.array", "flaky", "missing"): "lost coverage",
     }
+
+
+@pytest.mark.parametrize(("before", "after", "kind"), [
+    ("pass", "skip", "lost coverage"),
+    ("flaky", "skip", "lost coverage"),
+    ("pass", "missing", "lost coverage"),
+    ("skip", "pass", "changed"),
+    ("missing", "fail", "changed"),
+    ("fail", "skip", "changed"),
+    ("pass", "flaky", "regression"),
+    ("flaky", "error", "regression"),
+])
+def test_compare_tells_lost_coverage_from_regressions(before: str, after: str, kind: str) -> None:
+    from harness.report.compare import Change
+
+    assert Change("defaults", "mlflow.log-run", before, after).kind == kind

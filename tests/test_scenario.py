@@ -54,7 +54,28 @@ BAD_INPUTS = [
      "field 'tfvars.db_password': secrets do not belong in scenario files"),
     ("description: [unclosed\n", "not valid YAML at line"),
     ("- just\n- a list\n", "expected a mapping"),
+    ("description: x\nchecks:\n  skip: {mlflow.image-pul: no registry}\n",
+     "field 'checks.skip.mlflow.image-pul': no check or tool of that name; did you mean"),
+    ("description: x\nchecks:\n  skip: {mlfow: not here}\n",
+     "field 'checks.skip.mlfow': no check or tool of that name; did you mean 'mlflow'?"),
 ]
+
+
+def test_skip_keys_name_declared_checks_or_tools(write_scenario) -> None:  # type: ignore[no-untyped-def]
+    text = ("description: x\nchecks:\n  skip:\n    dask.worker-count: one worker here\n"
+            "    journey: not here\n    seldon: no cluster\n")
+    assert set(load_scenario(str(write_scenario(text))).checks.skip) == {
+        "dask.worker-count", "journey", "seldon"}
+
+
+def test_known_check_ids_come_from_the_declarations(tmp_path: Path) -> None:
+    from harness.check_ids import known_check_ids
+
+    (tmp_path / "test_a.py").write_text('import heavy_never_imported\nCHECK_IDS = ("a.one", "a.two")\n',
+                                        encoding="utf-8")
+    (tmp_path / "helper.py").write_text('CHECK_IDS = ("not.a-check-module",)\n', encoding="utf-8")
+    assert known_check_ids(tmp_path) == {"a.one", "a.two"}
+    assert {"dask.connect", "journey.train-and-serve"} <= known_check_ids()
 
 
 @pytest.mark.parametrize(("text", "message"), BAD_INPUTS)

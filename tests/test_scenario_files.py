@@ -41,12 +41,6 @@ def test_oauth_scenario_holds_the_standin_accounts() -> None:
     assert any(not orgs & set(o) for o in users.values()), "someone must be refused"
 
 
-def test_private_registry_skips_the_image_pull_checks() -> None:
-    skip = load_scenario("private-registry").checks.skip
-    assert {"mlflow.image-pull", "jupyterhub.image-pull", "dask.image-pull"} <= set(skip)
-    assert all("registry.example.internal:5000" in reason for reason in skip.values())
-
-
 def test_secrets_follow_the_features_a_scenario_turns_on(clean_env: None) -> None:
     assert "docker_auth_key" not in run_secrets(load_scenario("defaults"))
     assert "oauth_github_client_secret" not in run_secrets(load_scenario("defaults"))

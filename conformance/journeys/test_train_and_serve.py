@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from harness.stack import Stack
 
 pytestmark = pytest.mark.journey
+# The checks this module runs; collection fails unless they match its checks exactly.
+CHECK_IDS = (
+    "journey.train-and-serve",
+)
 FLOWS = Path(__file__).parent / "flows"
 NEEDED = ("prefect", "dask", "feast", "mlflow", "seldon")
 RIDERS, SEED = 40, 20261126

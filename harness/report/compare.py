@@ -1,4 +1,6 @@
-"""Compare two reports: which checks got worse (a regression) or better, per scenario column."""
+"""Compare two reports: which checks got worse (a regression), stopped being checked (lost
+coverage) or got better, per scenario column.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ if TYPE_CHECKING:
 
 # Higher is better; a move down this scale is a regression.
 _RANK = {"error": 0, "fail": 1, "flaky": 2, "pass": 3}
+_CHECKED = {"pass", "flaky"}
+_UNCHECKED = {"skip", "missing"}
 
 
 @dataclass(frozen=True)
@@ -25,12 +29,22 @@ class Change:
 
     @property
     def regression(self) -> bool:
-        """True when the check got worse, or disappeared after passing."""
-        if self.after == "missing":
-            return self.before in {"pass", "flaky"}
-        if self.before in {"missing", "skip"} or self.after == "skip":
+        """True when the check got worse while still running."""
+        if self.before in _UNCHECKED or self.after in _UNCHECKED:
             return False
         return _RANK[self.after] < _RANK[self.before]
+
+    @property
+    def lost_coverage(self) -> bool:
+        """True when a check that passed is skipped or gone: the run checks less than before."""
+        return self.before in _CHECKED and self.after in _UNCHECKED
+
+    @property
+    def kind(self) -> str:
+        """`regression`, `lost coverage` or `changed`."""
+        if self.regression:
+            return "regression"
+        return "lost coverage" if self.lost_coverage else "changed"
 
     def __str__(self) -> str:
         return f"{self.column} {self.check}: {self.before} -> {self.after}"

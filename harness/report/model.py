@@ -91,11 +91,16 @@ class Report(BaseModel):
             raise BadInputError(f"{path}: not a readable report.json: {exc}") from exc
 
 
-def exit_code_for(checks: list[CheckResult], infrastructure_errors: list[str]) -> int:
-    """0 every applicable check passed; 1 a check failed; 3 an infrastructure error."""
+def exit_code_for(
+    checks: list[CheckResult], infrastructure_errors: list[str], fail_on_flaky: bool = False
+) -> int:
+    """0 every applicable check passed; 1 a check failed (or, with `fail_on_flaky`, passed only
+    on a retry); 3 an infrastructure error.
+    """
     if infrastructure_errors or any(c.status == "error" for c in checks):
         return 3
-    if any(c.status == "fail" for c in checks):
+    failed = {"fail", "flaky"} if fail_on_flaky else {"fail"}
+    if any(c.status in failed for c in checks):
         return 1
     return 0
 

@@ -96,6 +96,8 @@ def to_markdown(report: Report) -> str:
                   for col, c in notes]
     for run in report.runs:
         extra = [f"- infrastructure: {_escape(e)}" for e in run.infrastructure_errors]
+        extra += [f"- flaky: `{c.id}`: {_escape(c.message)}" for c in run.checks
+                  if c.status == "flaky"]
         extra += [f"- finding: {_escape(f)}" for f in run.findings]
         if extra:
             lines += ["", f"## {column(run)}", "", *extra]
