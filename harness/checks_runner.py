@@ -77,8 +77,9 @@ def pytest_argv(stack_path: Path, results_path: Path, reruns: int, extra: list[s
             *retry_policy(reruns), *extra]
 
 
-def selected_checks(selection: list[str]) -> list[str]:
-    """The check ids `selection` (`-m`/`-k` arguments) selects, found by collecting only.
+def selected_checks(selection: list[str]) -> list[dict[str, Any]]:
+    """The checks `selection` (`-m`/`-k` arguments) selects, found by collecting only: each
+    `{"id", "nodeid", "tool", "needs"}` (`needs`: the tools it runs against).
 
     Collection needs no stack, so this runs during validation, before anything starts.
 
@@ -104,15 +105,15 @@ def selected_checks(selection: list[str]) -> list[str]:
         problem = lines[0].split(". Use 'pytest --markers'")[0]
         raise BadInputError(f"{expression}: {problem}; the markers are the tools: "
                             f"{', '.join(TOOL_MARKERS)}")
-    ids = [entry["id"] for entry in document.get("selected", [])]
-    if done.returncode == _PYTEST_NO_TESTS or (done.returncode == _PYTEST_OK and not ids):
+    selected: list[dict[str, Any]] = document.get("selected", [])
+    if done.returncode == _PYTEST_NO_TESTS or (done.returncode == _PYTEST_OK and not selected):
         raise BadInputError(f"{expression or 'the checks'}: selects no check; `-m` takes a tool "
                             "(e.g. `-m mlflow`), `-k` part of a check's name")
     if done.returncode != _PYTEST_OK:
         raise CheckModuleError(f"collecting the checks: pytest "
                                f"{_PYTEST_MEANING.get(done.returncode, 'failed')} (exit code "
                                f"{done.returncode}): {_last_line(done.stdout + done.stderr)}")
-    return ids
+    return selected
 
 
 def _read(path: Path | str) -> dict[str, Any]:

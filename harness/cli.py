@@ -62,11 +62,13 @@ _fail_on_flaky_option = click.option(
          f"{config.ENV_FAIL_ON_FLAKY}).")
 
 
-def _validate_selection(markers: str | None, keyword: str | None) -> None:
-    """Exit 2 when `-m`/`-k` select no check, 3 when a check module cannot be collected."""
+def _validate_selection(markers: str | None, keyword: str | None) -> list[dict[str, Any]]:
+    """The selected checks; exit 2 when `-m`/`-k` select none, 3 when a check module cannot
+    be collected.
+    """
     from harness.checks_runner import selected_checks
 
-    selected_checks(_selection(markers, keyword))
+    return selected_checks(_selection(markers, keyword))
 
 
 @cli.command()
@@ -191,7 +193,12 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
 
     stack = Stack.load(stack_file)
     stack.verify_credentials()
-    _validate_selection(markers, keyword)
+    selected = _validate_selection(markers, keyword)
+    if not any(set(entry["needs"]) <= set(stack.tools) for entry in selected):
+        raise BadInputError(
+            f"{stack_file}: none of the {len(selected)} selected checks can run against it: "
+            f"they need {', '.join(sorted({t for e in selected for t in e['needs']}))}; the "
+            f"stack has {', '.join(sorted(stack.tools)) or 'no tools'}")
     run_id = new_run_id(f"{stack.scenario}-check")
     run_dir = reports_dir / run_id
     (run_dir / "logs").mkdir(parents=True)

@@ -34,7 +34,7 @@ ENV_RESULTS = "HARNESS_RESULTS"
 # Exceptions that mean "the infrastructure is not there", reported as `error`, not `fail`.
 INFRA_ERRORS = (ProvisionError, ConnectionError, TimeoutError, requests.ConnectionError)
 _NODES = pytest.StashKey[dict[str, dict[str, Any]]]()
-_SELECTED = pytest.StashKey[list[dict[str, str]]]()
+_SELECTED = pytest.StashKey[list[dict[str, Any]]]()
 _COLLECTION_ERRORS = pytest.StashKey[list[dict[str, str]]]()
 _CLAIMED = pytest.StashKey[dict[str, str]]()  # check id -> the module that carries it
 _VERSIONS = pytest.StashKey[dict[str, dict[str, str]]]()
@@ -131,9 +131,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Record which checks the selection kept: each of them must report a result."""
     session.config.stash[_SELECTED] = [
-        {"id": ident, "nodeid": item.nodeid, "tool": ident.split(".", 1)[0]}
+        {"id": ident, "nodeid": item.nodeid, "tool": ident.split(".", 1)[0],
+         "needs": _needs(item, ident)}
         for item in session.items for ident in [check_id(item)] if ident]
     _write_results(session.config)
+
+
+def _needs(item: pytest.Item, ident: str) -> list[str]:
+    """The tools a check needs: its `requires`, else the tool its id starts with."""
+    marker = item.get_closest_marker("check")
+    return list(marker.kwargs.get("requires", ()) if marker else ()) or [ident.split(".", 1)[0]]
 
 
 def _load_stack(config: pytest.Config) -> Stack:
@@ -242,10 +249,9 @@ def _credentials_note(item: pytest.Item) -> str:
     current = item.config.stash.get(_STACK, None)
     if current is None:
         return ""
-    marker = item.get_closest_marker("check")
-    tools = [str(check_id(item)).split(".", 1)[0],
-             *(marker.kwargs.get("requires", ()) if marker else ())]
-    used = [line for tool in dict.fromkeys(tools) for line in current.credentials_used(tool)]
+    ident = str(check_id(item))
+    tools = dict.fromkeys([ident.split(".", 1)[0], *_needs(item, ident)])
+    used = [line for tool in tools for line in current.credentials_used(tool)]
     return f" (credentials used: {'; '.join(used)})" if used else ""
 
 

@@ -34,7 +34,7 @@ def fold_node(node: dict[str, Any]) -> dict[str, Any]:
     return {**verdict, "status": last["status"], "message": last.get("message", "")}
 
 
-def fold(nodes: list[dict[str, Any]], selected: list[dict[str, str]]) -> list[dict[str, Any]]:
+def fold(nodes: list[dict[str, Any]], selected: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One verdict per check id: each node folded, the worst node per id kept, and every
     selected id (`{"id", "nodeid", "tool"}`) that has no node reported as an error.
     """
@@ -46,6 +46,7 @@ def fold(nodes: list[dict[str, Any]], selected: list[dict[str, str]]) -> list[di
             by_id[verdict["id"]] = verdict
     for entry in selected:
         if entry["id"] not in by_id:
-            by_id[entry["id"]] = {**entry, "status": "error", "message": NO_RESULT,
-                                  "duration_s": 0.0, "attempts": 1}
+            by_id[entry["id"]] = {"id": entry["id"], "nodeid": entry["nodeid"],
+                                  "tool": entry["tool"], "status": "error",
+                                  "message": NO_RESULT, "duration_s": 0.0, "attempts": 1}
     return [by_id[key] for key in sorted(by_id)]

@@ -218,3 +218,12 @@ def test_compare_exits_1_on_lost_coverage_unless_allowed(tmp_path: Path) -> None
     assert "0 regressions, 1 lost coverage, 0 other changes" in result.stdout
     assert cli("report", "--compare", str(before), str(after), "--allow-lost-coverage"
                ).returncode == 0
+
+
+def test_check_of_a_stack_none_of_the_selected_checks_can_run_against(tmp_path: Path) -> None:
+    result = cli("check", "--stack", str(fake_stack(tmp_path)), "--reports-dir",
+                 str(tmp_path / "reports"), "-m", "dask")
+    assert result.returncode == 2, result.stderr
+    assert "none of the 6 selected checks can run against it: they need dask; the stack has " \
+        "mlflow" in one_error_line(result)
+    assert not (tmp_path / "reports").exists()
