@@ -82,6 +82,8 @@ BAD = [
      "field 'tfvars.docker_auth_key': secrets do not belong in scenario files"),
     ("tfvars: {worker_image_pull_secret: [{name: ''}]}",
      "field 'tfvars.worker_image_pull_secret': "),
+    ("checks: {skip: {mlflow.image-pull: no registry here}}",
+     "field 'checks.skip.mlflow.image-pull': no check or tool of that name; did you mean "),
 ]
 
 

@@ -62,7 +62,8 @@ def to_junit(report: Report) -> str:
             elif check.status == "skip":
                 ET.SubElement(case, "skipped", message=check.message)
             elif check.status == "flaky":
-                ET.SubElement(case, "system-out").text = f"passed on attempt {check.attempts}"
+                ET.SubElement(case, "system-out").text = (
+                    check.message or f"passed on attempt {check.attempts}")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
