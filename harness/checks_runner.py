@@ -35,6 +35,7 @@ TRANSIENT_ERRORS = (
     r"^(ConnectionError|ConnectionRefusedError|ConnectionResetError|ConnectionAbortedError"
     r"|NewConnectionError|RemoteDisconnected): ",
     r"^HTTPError: 50[234] ",
+    r"too many 50[234] error responses",  # a client's own retries (MLflow's) ran out on them
 )
 NEVER_RETRIED = (r"^(AssertionError|Failed): ",)
 # pytest's exit codes (pytest.ExitCode) as the harness reads them.
