@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from harness.console import RunConsole
 
 _POLL_S = 0.2
+_COLLECT_TIMEOUT_S = 300.0  # importing every check module takes a second or two
 # What pytest-rerunfailures retries: only errors of a server still settling, matched against
 # "ExceptionType: message" of the error and the errors it was raised from. An assertion about
 # the tool's behaviour is never retried, even when raised while handling such an error.
@@ -90,10 +91,14 @@ def selected_checks(selection: list[str]) -> list[dict[str, Any]]:
     """
     with tempfile.TemporaryDirectory(prefix="mlops-collect-") as scratch:
         results = Path(scratch) / "results.json"
-        done = subprocess.run(
-            [*_pytest_base(), "--collect-only", "-q", "--results", str(results), *selection],
-            capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            done = subprocess.run(
+                [*_pytest_base(), "--collect-only", "-q", "--results", str(results), *selection],
+                capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=_COLLECT_TIMEOUT_S)
+        except subprocess.TimeoutExpired as exc:
+            msg = f"collecting the checks took over {_COLLECT_TIMEOUT_S:g}s: an import hangs"
+            raise CheckModuleError(msg) from exc
         document = _read(results)
     errors = document.get("collection_errors", [])
     if errors:
