@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from harness.client_limits import checks_environment
 from harness.paths import project_dir
 
 if TYPE_CHECKING:
@@ -56,7 +57,8 @@ def run_checks(
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            text=True, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            text=True, start_new_session=True,
+            env={**checks_environment(os.environ), "PYTHONUNBUFFERED": "1"},
         )
         reader = threading.Thread(target=_pump, args=(process, log, console), daemon=True)
         reader.start()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
+from harness import ceilings, liveness
 from harness.errors import ProvisionError
 from harness.stack import Stack
 
@@ -63,6 +64,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         ident = check_id(item)
         if ident:
             item.add_marker(getattr(pytest.mark, ident.split(".", 1)[0]))
+            item.add_marker(pytest.mark.timeout(ceilings.ceiling_s(ident)))
 
 
 def _load_stack(config: pytest.Config) -> Stack:
@@ -112,6 +114,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip(current.skip[name])
         if name not in current.tools:
             pytest.skip(f"{name} is not part of this stack")
+    liveness.gate(item, current, needed or (tool,))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -134,8 +137,10 @@ def pytest_runtest_makereport(
         entry["status"] = "skip"
         entry["message"] = _skip_reason(report)
     elif failed:
+        liveness.suspect(item)
         infra = call.excinfo is not None and (
-            call.when != "call" or isinstance(call.excinfo.value, INFRA_ERRORS))
+            call.when != "call" or isinstance(call.excinfo.value, INFRA_ERRORS)) \
+            and not isinstance(call.excinfo.value, liveness.NotTheToolError)
         entry["status"] = "error" if infra else "fail"
         entry["message"] = call.excinfo.exconly()[:2000] if call.excinfo else str(report.longrepr)
     elif report.when == "call":
