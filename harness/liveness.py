@@ -227,6 +227,7 @@ def gate(item: pytest.Item, stack: Stack, tools: Iterable[str]) -> None:
         NotTheToolError: an endpoint answers as something else (status `fail`).
 
     """
+    __tracebackhide__ = True  # the message says it all; the gate's code is no help to a reader
     state = _state(item.config)
     dead, other = [], []
     for tool in tools:
