@@ -150,13 +150,12 @@ PROBES: dict[str, tuple[tuple[str, Callable[[str, ToolEntry], None]], ...]] = {
 
 
 def public(url: str) -> str:
-    """The URL without user and password, fit for a message."""
+    """The URL without user, password and query (where tokens hide), fit for a message."""
     parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
     host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
     netloc = f"{host}:{parts.port}" if parts.port else host
-    return parts._replace(netloc=netloc).geturl()
+    return parts._replace(netloc=netloc, query="", fragment="").geturl()
 
 
 def cause(exc: BaseException) -> str:

@@ -112,3 +112,5 @@ def test_messages_never_show_credentials_of_a_url() -> None:
     assert public("redis://:s3cret@127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
     assert public("http://user:pw@host/api") == "http://host/api"
     assert public("tcp://127.0.0.1:8786") == "tcp://127.0.0.1:8786"
+    assert public("https://hub.example.org/hub?token=abc#x") == "https://hub.example.org/hub"
+    assert public("http://u:p@[::1]:8080/x") == "http://[::1]:8080/x"
