@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from harness.launchers.base import free_port
-from harness.liveness import public
+from harness.probes import public
 from harness.wait import wait_until
 
 if TYPE_CHECKING:
