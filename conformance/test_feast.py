@@ -244,8 +244,8 @@ def test_online_store_is_the_one_asked_for(
 
         password = stack.secret("feast", "redis_password") \
             if "redis_password" in feast_entry.credentials else None
-        with redis.Redis.from_url(feast_entry.endpoints["online_store"],
-                                  password=password) as client:
+        with redis.Redis.from_url(feast_entry.endpoints["online_store"], password=password,
+                                  socket_connect_timeout=10, socket_timeout=30) as client:
             # Feast's Redis keys are the serialized entity key followed by the project name.
             keys = [k for k in client.scan_iter(count=1000) if k.endswith(project.encode())]
         expect_equal("feast", f"Redis keys of project {project!r}", len(WRITTEN), len(keys))
@@ -255,7 +255,8 @@ def test_online_store_is_the_one_asked_for(
         import psycopg
 
         with psycopg.connect(host=config.host, port=config.port, dbname=config.database,
-                             user=config.user, password=config.password) as connection:
+                             user=config.user, password=config.password,
+                             connect_timeout=10) as connection:
             row = connection.execute(
                 f'SELECT count(DISTINCT entity_key) FROM "{table}"').fetchone()  # noqa: S608
     else:
@@ -292,7 +293,8 @@ def test_stores_refuse_wrong_credentials(feast_entry: Any) -> None:
         import redis
 
         try:
-            with redis.Redis.from_url(feast_entry.endpoints["online_store"]) as anonymous:
+            with redis.Redis.from_url(feast_entry.endpoints["online_store"],
+                                      socket_connect_timeout=10, socket_timeout=30) as anonymous:
                 anonymous.get("any-key")
             refused = False
         except redis.AuthenticationError:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.client_limits import checks_environment
 from harness.errors import BadInputError, HarnessError, ProvisionError
 from harness.paths import project_dir
 
@@ -95,7 +96,7 @@ def selected_checks(selection: list[str]) -> list[dict[str, Any]]:
             done = subprocess.run(
                 [*_pytest_base(), "--collect-only", "-q", "--results", str(results), *selection],
                 capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=_COLLECT_TIMEOUT_S)
+                env={**checks_environment(os.environ), "PYTHONUNBUFFERED": "1"}, timeout=_COLLECT_TIMEOUT_S)
         except subprocess.TimeoutExpired as exc:
             msg = f"collecting the checks took over {_COLLECT_TIMEOUT_S:g}s: an import hangs"
             raise CheckModuleError(msg) from exc
@@ -156,7 +157,8 @@ def run_checks(
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            text=True, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            text=True, start_new_session=True,
+            env={**checks_environment(os.environ), "PYTHONUNBUFFERED": "1"},
         )
         reader = threading.Thread(target=_pump, args=(process, log, console), daemon=True)
         reader.start()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
+from harness import ceilings, liveness
 from harness.check_ids import DECLARATION
 from harness.errors import ProvisionError
 from harness.stack import Stack
@@ -126,6 +127,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         ident = check_id(item)
         if ident:
             item.add_marker(getattr(pytest.mark, ident.split(".", 1)[0]))
+            item.add_marker(pytest.mark.timeout(ceilings.ceiling_s(ident)))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -190,6 +192,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip(current.skip[name])
         if name not in current.tools:
             pytest.skip(f"{name} is not part of this stack")
+    liveness.gate(item, current, needed or (tool,))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -201,6 +204,8 @@ def pytest_runtest_makereport(
     ident = check_id(item)
     if not ident:
         return report
+    if report.failed:
+        liveness.suspect(item)  # a tool that died mid-run fails its next checks at once
     node = item.config.stash[_NODES].setdefault(item.nodeid, {
         "id": ident, "nodeid": item.nodeid, "tool": ident.split(".", 1)[0],
         "duration_s": 0.0, "attempts": []})

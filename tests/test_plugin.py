@@ -25,7 +25,7 @@ CHECK_IDS = ("mlflow.passes", "mlflow.fails", "mlflow.unreachable", "mlflow.flak
 @pytest.mark.check("mlflow.passes")
 def test_passes(stack, record_version):
     record_version("mlflow", "client", "9.9.9")
-    assert stack.tools["mlflow"].endpoints["tracking"] == "http://127.0.0.1:9"
+    assert stack.tools["mlflow"].endpoints["other"] == "http://127.0.0.1:9"
 
 @pytest.mark.check("mlflow.fails")
 def test_fails(stack):
@@ -33,7 +33,7 @@ def test_fails(stack):
 
 @pytest.mark.check("mlflow.unreachable")
 def test_unreachable(stack):
-    requests.get(stack.tools["mlflow"].endpoints["tracking"], timeout=2)
+    requests.get(stack.tools["mlflow"].endpoints["other"], timeout=2)
 
 @pytest.mark.check("mlflow.flaky")
 def test_flaky(stack, tmp_path_factory):
@@ -57,7 +57,8 @@ def stack_file(tmp_path: Path) -> Path:
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "password").write_text("s3cret-value\n", encoding="utf-8")
     stack = {"target": "local://", "scenario": "fake", "skip": {"mlflow.not-here": "not here"},
-             "tools": {"mlflow": {"endpoints": {"tracking": "http://127.0.0.1:9"},
+             # `other`, not `tracking`: the liveness gate would find the port closed
+             "tools": {"mlflow": {"endpoints": {"other": "http://127.0.0.1:9"},
                                   "credentials": {"password": {"file": "secrets/password"}}}}}
     path = tmp_path / "stack.json"
     path.write_text(json.dumps(stack), encoding="utf-8")
