@@ -96,7 +96,8 @@ def selected_checks(selection: list[str]) -> list[dict[str, Any]]:
             done = subprocess.run(
                 [*_pytest_base(), "--collect-only", "-q", "--results", str(results), *selection],
                 capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
-                env={**checks_environment(os.environ), "PYTHONUNBUFFERED": "1"}, timeout=_COLLECT_TIMEOUT_S)
+                env={**checks_environment(os.environ), "PYTHONUNBUFFERED": "1"},
+                timeout=_COLLECT_TIMEOUT_S)
         except subprocess.TimeoutExpired as exc:
             msg = f"collecting the checks took over {_COLLECT_TIMEOUT_S:g}s: an import hangs"
             raise CheckModuleError(msg) from exc
