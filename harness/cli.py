@@ -185,8 +185,6 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
     result.checks = checks_from_results(outcome.results, lambda _tool: "logs/checks.log")
     result.infrastructure_errors = [outcome.infrastructure_error] if outcome.infrastructure_error \
         else []
-    for name, tool in stack.tools.items():
-        result.versions[name] = dict(tool.versions)
     for tool, components in outcome.results.get("versions", {}).items():
         result.versions.setdefault(tool, {}).update(components)
     result.exit_code = exit_code_for(result.checks, result.infrastructure_errors)
