@@ -170,6 +170,7 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
     from harness.report.render import write_all
     from harness.run import new_run_id
     from harness.stack import Stack
+    from harness.static.chart_versions import scenario_drift
 
     stack = Stack.load(stack_file)
     run_id = new_run_id(f"{stack.scenario}-check")
@@ -187,6 +188,7 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
         else []
     for tool, components in outcome.results.get("versions", {}).items():
         result.versions.setdefault(tool, {}).update(components)
+    result.version_drift = scenario_drift(stack.scenario, result.versions)
     result.exit_code = exit_code_for(result.checks, result.infrastructure_errors)
     report = Report(run_id=run_id, harness_version=__version__, runs=[result])
     paths = write_all(report, run_dir)

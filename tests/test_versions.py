@@ -15,7 +15,12 @@ from harness.report.render import to_html, to_junit, to_markdown, write_all
 from harness.scenario import load_scenario
 from harness.secrets import run_secrets
 from harness.static.chart_source import chart_file
-from harness.static.chart_versions import ExpectedVersion, expected_versions, version_drift
+from harness.static.chart_versions import (
+    ExpectedVersion,
+    expected_versions,
+    scenario_drift,
+    version_drift,
+)
 from harness.static.render import render_scenario
 from harness.versioning import expect_versions, same_series, same_version, version_problems
 
@@ -101,6 +106,14 @@ def test_drift_lists_only_what_differs_from_what_ran() -> None:
     assert version_drift(expected, ran) == [VersionDrift(
         tool="dask", component="workers", ran="2026.8.0", chart="2024.1.0",
         source="dask (dask 2024.1.1): tag")]
+
+
+def test_check_of_a_stack_finds_its_scenarios_drift() -> None:
+    ran = {"jupyterhub": {"hub": "6.1.1"}, "mlflow": {"server": "3.15.1"}}
+    assert scenario_drift("defaults", ran) == [VersionDrift(
+        tool="jupyterhub", component="hub", ran="6.1.1", chart="5.5.0",
+        source="jupyterhub (jupyterhub 4.4.0): Chart.yaml appVersion")]
+    assert scenario_drift("prod", ran) == []  # not a scenario of this project
 
 
 def test_version_comparison() -> None:

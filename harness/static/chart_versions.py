@@ -5,6 +5,7 @@ release's image carries (the image tag after the module's values), or the chart'
 Public API:
     expected_versions(releases) -> list[ExpectedVersion]
     version_drift(expected, ran) -> list[VersionDrift]: where what ran differs
+    scenario_drift(name, ran) -> list[VersionDrift]: the same for a scenario by name
 """
 
 from __future__ import annotations
@@ -147,3 +148,21 @@ def version_drift(
             drift.append(VersionDrift(tool=item.tool, component=item.component, ran=seen,
                                       chart=item.version, source=item.source))
     return drift
+
+
+def scenario_drift(scenario_name: str, ran: Mapping[str, Mapping[str, str]]) -> list[VersionDrift]:
+    """Drift against the charts of the scenario a stack names (for `check --stack`, which has
+    no static stage); none when the name is not a scenario of this project, or its values do
+    not render (`run` and `render` report that; `check` judges the running servers).
+    """
+    from harness.errors import BadInputError  # noqa: PLC0415 - only `check` needs these
+    from harness.scenario import load_scenario  # noqa: PLC0415
+    from harness.secrets import run_secrets  # noqa: PLC0415
+    from harness.static.render import RenderError, render_scenario  # noqa: PLC0415 - Terraform
+
+    try:
+        scenario = load_scenario(scenario_name)
+        rendered = render_scenario(dict(scenario.tfvars), secrets=run_secrets(scenario))
+        return version_drift(expected_versions(rendered.releases), ran)
+    except (BadInputError, RenderError, FileNotFoundError):
+        return []
