@@ -10,6 +10,7 @@ import pytest
 
 from harness.checks import expect, expect_equal
 from harness.errors import WaitTimeoutError
+from harness.versioning import version_problems
 from harness.wait import wait_until
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ CHECK_IDS = (
     "dask.array",
     "dask.dataframe",
     "dask.versions",
+    "dask.workers-kept",
 )
 # Packages whose versions must agree between client, scheduler and workers for pickling to work.
 MATCHING_PACKAGES = ("dask", "distributed", "cloudpickle", "msgpack", "toolz")
@@ -56,16 +58,29 @@ def test_client_connects(client: Client) -> None:
     expect("dask", client.status == "running", "client status 'running'", client.status)
 
 
-@pytest.mark.check("dask.worker-count")
-def test_worker_count(client: Client, expected_workers: int) -> None:
-    """The number of workers equals `worker_replicas`."""
-    def counted() -> int:
-        return len(client.scheduler_info(n_workers=-1)["workers"])
+def connected_workers(client: Client) -> dict[str, str]:
+    """The workers connected to the scheduler now: address -> name."""
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    return {address: str(info.get("name")) for address, info in workers.items()}
 
-    # On a timeout the comparison below reports the count that was reached.
+
+@pytest.fixture(scope="module")
+def starting_workers(client: Client, expected_workers: int) -> dict[str, str]:
+    """The workers when the Dask checks start, once `worker_replicas` have joined (or 30 s
+    passed); `dask.workers-kept` compares the workers at the end with them.
+    """
+    # On a timeout the checks report the count that was reached.
     with contextlib.suppress(WaitTimeoutError):
-        wait_until(lambda: counted() >= expected_workers, timeout_s=30, what="dask workers")
-    expect_equal("dask", "number of workers", expected_workers, counted())
+        wait_until(lambda: len(connected_workers(client)) >= expected_workers, timeout_s=30,
+                   what="dask workers")
+    return connected_workers(client)
+
+
+@pytest.mark.check("dask.worker-count")
+def test_worker_count(client: Client, expected_workers: int, starting_workers: dict[str, str]
+                      ) -> None:
+    """The number of workers equals `worker_replicas`."""
+    expect_equal("dask", "number of workers", expected_workers, len(connected_workers(client)))
 
 
 @pytest.mark.check("dask.worker-environment")
@@ -111,15 +126,47 @@ def test_dataframe_computation(client: Client) -> None:
 
 
 @pytest.mark.check("dask.versions")
-def test_versions_match(client: Client, record_version: Callable[[str, str, str], None]) -> None:
-    """Client, scheduler and workers run matching package versions; all are recorded."""
+def test_versions_match(
+    stack: Stack, client: Client, record_version: Callable[[str, str, str], None]
+) -> None:
+    """Client, scheduler and every worker connected now run matching package versions, and
+    the scheduler and workers run the `distributed` the target says they run; all recorded.
+    """
     versions = client.get_versions(check=False)
     sides: dict[str, dict[str, Any]] = {"client": versions["client"]["packages"],
                                         "scheduler": versions["scheduler"]["packages"]}
+    workers = {address: str(info["packages"]["distributed"])
+               for address, info in versions["workers"].items()}
+    expect("dask", workers, "at least one worker to report its versions")
     for address, info in versions["workers"].items():
         sides[f"worker {address}"] = info["packages"]
+    scheduler = str(sides["scheduler"]["distributed"])
     record_version("dask", "client", str(sides["client"]["distributed"]))
-    record_version("dask", "scheduler", str(sides["scheduler"]["distributed"]))
+    record_version("dask", "scheduler", scheduler)
+    record_version("dask", "workers", ", ".join(sorted(set(workers.values()))))
+    problems = []
     for package in MATCHING_PACKAGES:
         seen = {side: str(packages.get(package)) for side, packages in sides.items()}
-        expect("dask", len(set(seen.values())) == 1, f"one version of {package} everywhere", seen)
+        if len(set(seen.values())) > 1:
+            problems.append(f"{package} differs: {seen}")
+    claimed = stack.tools["dask"].versions
+    problems += version_problems("scheduler", scheduler, claimed=claimed.get("scheduler"))
+    for address, version in sorted(workers.items()):
+        problems += version_problems(f"worker {address}", version, claimed=claimed.get("workers"))
+    if problems:
+        raise AssertionError("dask: versions of client, scheduler and workers disagree: "
+                             + "; ".join(problems))
+
+
+# Last in the module on purpose: a worker lost during any Dask check above is noticed here.
+@pytest.mark.check("dask.workers-kept")
+def test_no_worker_lost(client: Client, starting_workers: dict[str, str]) -> None:
+    """Every worker connected when the Dask checks started is still connected at their end.
+
+    Compared by address, not by count: a worker that died and was replaced is named too.
+    """
+    now = connected_workers(client)
+    lost = {address: name for address, name in starting_workers.items() if address not in now}
+    expect("dask", not lost, "every worker of the start still connected after the checks",
+           f"lost {sorted(f'{name} ({address})' for address, name in lost.items())}; "
+           f"connected now {sorted(now.values())}")

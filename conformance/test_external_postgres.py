@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -28,7 +29,9 @@ RESTART_TIMEOUT_S = 300  # the server's own readiness timeout bounds it; this is
 
 
 def external_database(stack: Stack, tool: str) -> dict[str, Any]:
-    """What the stack says of `tool`'s external database, or skip the check with the reason."""
+    """The external database the scenario names for `tool` (host, port, name, user from its
+    tfvars), or skip the check with the reason.
+    """
     database = stack.tools[tool].expect.get("external_database")
     if not database:
         pytest.skip(f"{tool} does not use an external PostgreSQL in this scenario")
@@ -36,13 +39,33 @@ def external_database(stack: Stack, tool: str) -> dict[str, Any]:
 
 
 def connect(stack: Stack, tool: str) -> psycopg.Connection[tuple[Any, ...]]:
-    """Log in to `tool`'s external database as the tool does (user and password of the stack)."""
+    """Log in, over the checks' own connection, to the database the scenario names, as the user
+    it names, on the server the target serves the scenario's host at.
+    """
     import psycopg
 
     database = external_database(stack, tool)
-    return psycopg.connect(host=database["host"], port=database["port"],
-                           dbname=database["name"], user=database["user"],
-                           password=stack.secret(tool, "database"), connect_timeout=10)
+    served = urlparse(stack.tools[tool].endpoints["database"])
+    try:
+        return psycopg.connect(host=served.hostname, port=served.port, dbname=database["name"],
+                               user=database["user"], password=stack.secret(tool, "database"),
+                               connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        reason = " ".join(str(exc).split())
+        msg = (f"{tool}: cannot log in to the scenario's database {database['name']!r} as "
+               f"{database['user']!r} on {database['host']}:{database['port']} (served at "
+               f"{served.hostname}:{served.port}): {reason}")
+        raise AssertionError(msg) from exc
+
+
+def server_sessions(connection: psycopg.Connection[tuple[Any, ...]]) -> list[str]:
+    """The databases that the other sessions of this user (the tool's server) are connected
+    to, as the database server itself lists them.
+    """
+    rows = connection.execute(
+        "SELECT DISTINCT datname FROM pg_stat_activity "
+        "WHERE usename = current_user AND pid <> pg_backend_pid() ORDER BY 1").fetchall()
+    return [str(row[0]) for row in rows]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +80,9 @@ def client(stack: Stack) -> MlflowClient:
 
 @pytest.mark.check("mlflow.postgres-backend")
 def test_mlflow_run_is_in_the_database(stack: Stack, client: MlflowClient) -> None:
-    """A run logged through the server is in the external database: its experiment, name,
-    status, params, metric history and tags, read with SQL.
+    """A run logged through the server is in the database the scenario names (`database_name`
+    on `db_host`): its experiment, name, status, params, metric history and tags, read with
+    SQL; the server's own sessions as `db_username` are connected to that database.
     """
     database = external_database(stack, "mlflow")
     experiment = f"conformance-pg-{uuid.uuid4().hex[:10]}"
@@ -72,7 +96,7 @@ def test_mlflow_run_is_in_the_database(stack: Stack, client: MlflowClient) -> No
     client.set_terminated(run_id, "FINISHED")
 
     with connect(stack, "mlflow") as connection:
-        where = connection.execute("SELECT current_database(), current_user").fetchone()
+        sessions = server_sessions(connection)
         row = connection.execute(
             "SELECT r.name, r.status, e.name FROM runs r JOIN experiments e "
             "ON e.experiment_id = r.experiment_id WHERE r.run_uuid = %s", (run_id,)).fetchone()
@@ -83,8 +107,8 @@ def test_mlflow_run_is_in_the_database(stack: Stack, client: MlflowClient) -> No
             (run_id,)).fetchall()
         tag = connection.execute(
             "SELECT value FROM tags WHERE run_uuid = %s AND key = 'stage'", (run_id,)).fetchone()
-    expect_equal("mlflow", "database and user logged in to",
-                 (database["name"], database["user"]), where)
+    expect_equal("mlflow", f"databases the server's sessions as {database['user']!r} use",
+                 [database["name"]], sessions)
     expect_equal("mlflow", f"row of run {run_id} (name, status, experiment)",
                  (run.info.run_name, "FINISHED", experiment), row)
     expect_equal("mlflow", "params rows", [("learning_rate", "0.01")], params)
@@ -107,8 +131,9 @@ def prefect_client_settings(
 
 @pytest.mark.check("prefect.postgres-backend")
 def test_prefect_flow_run_is_in_the_database(stack: Stack, request: pytest.FixtureRequest) -> None:
-    """A flow run is in the external database: its name, flow, state and parameters, read
-    with SQL.
+    """A flow run is in the database the scenario names (`postgresql_database` on
+    `postgresql_external_hostname`): its name, flow, state and parameters, read with SQL; the
+    server's own sessions as `postgresql_username` are connected to that database.
     """
     database = external_database(stack, "prefect")
     request.getfixturevalue("prefect_client_settings")
@@ -123,12 +148,12 @@ def test_prefect_flow_run_is_in_the_database(stack: Stack, request: pytest.Fixtu
     state = add(20, 22, return_state=True)
     flow_run_id = state.state_details.flow_run_id
     with connect(stack, "prefect") as connection:
-        where = connection.execute("SELECT current_database(), current_user").fetchone()
+        sessions = server_sessions(connection)
         row = connection.execute(
             "SELECT fr.name, f.name, fr.state_type::text, fr.parameters FROM flow_run fr "
             "JOIN flow f ON f.id = fr.flow_id WHERE fr.id = %s", (flow_run_id,)).fetchone()
-    expect_equal("prefect", "database and user logged in to",
-                 (database["name"], database["user"]), where)
+    expect_equal("prefect", f"databases the server's sessions as {database['user']!r} use",
+                 [database["name"]], sessions)
     expect_equal("prefect", f"row of flow run {flow_run_id} (name, flow, state, parameters)",
                  (run_name, "conformance-pg-add", "COMPLETED", {"a": 20, "b": 22}), row)
 

@@ -27,6 +27,7 @@ from conformance.feature_repo.known_data import (
 )
 from harness.checks import expect, expect_equal
 from harness.errors import WaitTimeoutError
+from harness.versioning import version_problems
 from harness.wait import wait_until
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ CHECK_IDS = (
     "feast.historical",
     "feast.online-store",
     "feast.store-auth",
+    "feast.versions",
 )
 REPO = Path(__file__).parent / "feature_repo"
 FEATURES = ["driver_stats:conv_rate", "driver_stats:trips"]
@@ -304,3 +306,53 @@ def test_stores_refuse_wrong_credentials(feast_entry: Any) -> None:
     if not checked:
         pytest.skip("no store of this scenario has a password (file registry, Redis without "
                     "feast_redis_use_password)")
+
+
+@pytest.mark.check("feast.versions")
+def test_versions(
+    stack: Stack, feast_entry: Any, repo: Path, record_version: Callable[[str, str, str], None]
+) -> None:
+    """The feature server's Feast is of the client library's series (0.x: the same minor; the
+    client writes the registry the server reads). The server reports no version, so its
+    version is the target's claim. The stores report theirs, read now over their own
+    connections: each must be the release the target says it runs.
+    """
+    import feast
+    import yaml
+
+    problems = []
+    claimed = feast_entry.versions.get("server")
+    if claimed:
+        record_version("feast", "server", claimed)
+        problems += version_problems("feature server", claimed, client=feast.__version__)
+    if feast_entry.endpoints.get("online_store", "").startswith("redis://"):
+        import redis
+
+        password = stack.secret("feast", "redis_password") \
+            if "redis_password" in feast_entry.credentials else None
+        with redis.Redis.from_url(feast_entry.endpoints["online_store"], password=password,
+                                  socket_timeout=10) as client:
+            reported = str(client.info("server")["redis_version"])
+        record_version("redis", "server", reported)
+        problems += version_problems("Redis online store", reported,
+                                     claimed=_claimed(stack, "redis"))
+    registry = str(yaml.safe_load(feast_entry.expect["feature_store_yaml"])["registry"]["path"])
+    if registry.startswith("postgresql"):
+        import psycopg
+
+        # `repo` put the registry's password in the environment, as Feast reads it.
+        url = os.path.expandvars(registry).replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(url, connect_timeout=10) as connection:
+            row = connection.execute("SHOW server_version").fetchone()
+        reported = str(row[0]).split()[0] if row else ""
+        record_version("postgres", "server", reported)
+        problems += version_problems("registry's PostgreSQL", reported,
+                                     claimed=_claimed(stack, "postgres"))
+    if problems:
+        raise AssertionError("feast: " + "; ".join(problems))
+
+
+def _claimed(stack: Stack, tool: str) -> str | None:
+    """The version the target says `tool`'s server runs, when the stack lists the tool."""
+    entry = stack.tools.get(tool)
+    return entry.versions.get("server") if entry else None

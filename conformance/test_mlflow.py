@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from harness.checks import expect, expect_equal
+from harness.versioning import expect_versions
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,7 +57,9 @@ def experiment_id(client: MlflowClient) -> str:
 def test_health_and_version(
     stack: Stack, tracking_uri: str, record_version: Callable[[str, str, str], None]
 ) -> None:
-    """The server answers its health and version endpoints."""
+    """The server answers its health and version endpoints; the version it reports is the one
+    the target says it runs, and of the client library's series.
+    """
     health = requests.get(f"{tracking_uri}/health", timeout=10)
     expect_equal("mlflow", "GET /health status", 200, health.status_code)
     version = requests.get(f"{tracking_uri}/version", timeout=10)
@@ -66,9 +69,9 @@ def test_health_and_version(
     import mlflow
 
     record_version("mlflow", "client", mlflow.__version__)
-    known = stack.tools["mlflow"].versions.get("server")
-    if known:
-        expect_equal("mlflow", "version in the stack vs /version", known, reported)
+    record_version("mlflow", "server", reported)
+    expect_versions("mlflow", "server's /version", reported,
+                    claimed=stack.tools["mlflow"].versions.get("server"), client=mlflow.__version__)
 
 
 @pytest.mark.check("mlflow.experiment")

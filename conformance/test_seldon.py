@@ -13,10 +13,11 @@ import pytest
 import requests
 
 from harness.checks import expect, expect_equal
+from harness.versioning import expect_versions
 from harness.wait import wait_until
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     import pandas as pd
 
@@ -185,9 +186,12 @@ def listening(url: str) -> bool:
 
 
 @pytest.mark.check("seldon.deploy")
-def test_deploy_becomes_ready(deployment: dict[str, Any],
-                              registered_model: RegisteredModel) -> None:
-    """A registered model becomes Available; its metadata lists the signature's inputs."""
+def test_deploy_becomes_ready(stack: Stack, deployment: dict[str, Any],
+                              registered_model: RegisteredModel,
+                              record_version: Callable[[str, str, str], None]) -> None:
+    """A registered model becomes Available; its metadata lists the signature's inputs; its
+    model server reports the MLServer version the target says it runs.
+    """
     status = deployment["status"]
     expect_available(status, "deployment state")
     ready = requests.get(f"{model_url(deployment)}/ready", timeout=10)
@@ -196,6 +200,11 @@ def test_deploy_becomes_ready(deployment: dict[str, Any],
     inputs = {item["name"]: item["datatype"] for item in metadata.get("inputs", [])}
     expected = dict.fromkeys(registered_model.features.columns, "FP64")
     expect_equal("seldon", "model metadata inputs (name: datatype)", expected, inputs)
+    server = requests.get(f"{status['address']['url']}/v2", timeout=10).json()
+    reported = str(server.get("version", ""))
+    record_version("seldon", "mlserver", reported)
+    expect_versions("seldon", f"model server ({server.get('name')})", reported,
+                    claimed=stack.tools["seldon"].versions.get("mlserver"))
 
 
 @pytest.mark.check("seldon.predict-v2")

@@ -190,6 +190,7 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
     from harness.report.render import write_all
     from harness.run import new_run_id, signals_as_interrupts
     from harness.stack import Stack
+    from harness.static.chart_versions import scenario_drift
 
     stack = Stack.load(stack_file)
     stack.verify_credentials()
@@ -217,10 +218,9 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
     result.checks = checks_from_results(outcome.results, lambda _tool: "logs/checks.log")
     result.infrastructure_errors = [outcome.infrastructure_error] if outcome.infrastructure_error \
         else []
-    for name, tool in stack.tools.items():
-        result.versions[name] = dict(tool.versions)
     for tool, components in outcome.results.get("versions", {}).items():
         result.versions.setdefault(tool, {}).update(components)
+    result.version_drift = scenario_drift(stack.scenario, result.versions)
     result.exit_code = exit_code_for(result.checks, result.infrastructure_errors, fail_on_flaky)
     report = Report(run_id=run_id, harness_version=__version__, runs=[result])
     paths = write_all(report, run_dir)

@@ -19,6 +19,7 @@ from harness.errors import HarnessError, InterruptedRunError
 from harness.report.model import ScenarioRun, checks_from_results, exit_code_for
 from harness.secrets import SecretStore, run_secrets
 from harness.stack import Stack
+from harness.static.chart_versions import expected_versions, version_drift
 from harness.static_stage import run_static_stage
 from harness.targets import get_target
 from harness.targets.base import NOT_SELECTED
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
     from harness.console import RunConsole
     from harness.scenario import Scenario
+    from harness.static_stage import StaticResult
     from harness.targets.base import Target
 
 RESTART = "restart"  # the endpoint and credential a target's control server offers checks
@@ -113,7 +115,8 @@ def run_scenario(
     target.prepare(scenario, run_dir, secrets, options.tools, options.unselected)
     phases["validate"] = time.monotonic() - started
 
-    if not _static_stage(scenario, generated, console, result, phases):
+    static = _static_stage(scenario, generated, console, result, phases)
+    if static is None:
         result.phases_s = {k: round(v, 2) for k, v in phases.items()}
         result.exit_code = exit_code_for(result.checks, [])
         return result
@@ -147,6 +150,9 @@ def run_scenario(
         msg = f"run {run_dir.name} interrupted; everything it started is stopped"
         raise InterruptedRunError(msg)
     result.peak_rss_mb = round(memory.peak / 2**20, 1) if memory.peak else None
+    # What ran (read by the checks) against what the scenario's charts deploy.
+    result.version_drift = version_drift(expected_versions(static.rendered.releases),
+                                         result.versions)
     result.phases_s = {k: round(v, 2) for k, v in phases.items()}
     result.exit_code = exit_code_for(result.checks, result.infrastructure_errors,
                                      options.fail_on_flaky)
@@ -175,8 +181,8 @@ def _logs_of(run_dir: Path, tool: str) -> str:
 def _static_stage(
     scenario: Scenario, secrets: dict[str, str], console: RunConsole, result: ScenarioRun,
     phases: dict[str, float],
-) -> bool:
-    """Render and check the modules' values; False when a contract fails (nothing to start)."""
+) -> StaticResult | None:
+    """Render and check the modules' values; None when a contract fails (nothing to start)."""
     console.phase("static", "render each module's Helm values; check the charts' contracts")
     mark = time.monotonic()
     static = run_static_stage(scenario, secrets)
@@ -184,7 +190,7 @@ def _static_stage(
     phases["static"] = time.monotonic() - mark
     for failure in static.failures:
         console.component(failure.module, "failed", str(failure))
-    return not static.failures
+    return None if static.failures else static
 
 
 def _provision_and_check(
@@ -199,8 +205,6 @@ def _provision_and_check(
     phases["provision"] = time.monotonic() - mark
     result.ready_s = target.ready_times_s()
     result.findings = [console.redact(line) for line in target.findings()]
-    for name, tool in stack.tools.items():
-        result.versions.setdefault(name, {}).update(tool.versions)
 
     console.phase("checks")
     mark = time.monotonic()

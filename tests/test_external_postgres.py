@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -71,10 +72,17 @@ def test_launchers_follow_the_scenario(tmp_path: Path, clean_env: None) -> None:
     assert databases["prefect"].password_secret == "prefect-postgresql.password"
     for name in ("mlflow", "prefect"):
         entry = launchers[name].entry()
-        assert entry.expect["external_database"]["scenario_host"] == \
-            "postgres.mlops.example.internal"
+        # The checks' expectation is the scenario's (tfvars), the endpoint where it is served.
+        assert entry.expect["external_database"] == {
+            "host": "postgres.mlops.example.internal", "port": 5432, "name": name, "user": name}
+        assert entry.endpoints["database"] == \
+            f"postgresql://127.0.0.1:{launchers['postgres'].port}"
         assert entry.credentials["database"].file is not None
         assert "from-the-run-1" not in entry.model_dump_json()
+    # The expectation comes from the tfvars, not from the database the launcher was given.
+    launchers["mlflow"].database = dataclasses.replace(databases["mlflow"], name="elsewhere",
+                                                       user="someone")
+    assert launchers["mlflow"].entry().expect["external_database"]["name"] == "mlflow"
     defaults = MlflowLauncher(launching.context(tmp_path / "d", "mlflow"))
     assert defaults.requires() == ()
     assert defaults.entry().expect["backend_store"] == "sqlite"

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 MLFLOW_CHECKS = {"mlflow.health", "mlflow.experiment", "mlflow.log-run",
                  "mlflow.artifact-roundtrip", "mlflow.model-registry", "mlflow.search-runs"}
 DASK_CHECKS = {"dask.connect", "dask.worker-count", "dask.worker-environment", "dask.array",
-               "dask.dataframe", "dask.versions"}
+               "dask.dataframe", "dask.versions", "dask.workers-kept"}
 
 
 def leftovers(marker: Path) -> list[str]:
@@ -48,6 +48,12 @@ def test_defaults_run_with_mlflow_and_dask(tmp_path: Path) -> None:
         dict.fromkeys(MLFLOW_CHECKS | DASK_CHECKS, "pass")
     assert run["versions"]["mlflow"]["server"] == run["versions"]["mlflow"]["client"]
     assert run["versions"]["dask"]["scheduler"] == run["versions"]["dask"]["client"]
+    # Drift: what the servers reported when the checks ran, against the charts' versions.
+    for drift in run["version_drift"]:
+        assert drift["ran"] == run["versions"][drift["tool"]][drift["component"]], drift
+        assert drift["ran"] != drift["chart"]
+    drifted = {(d["tool"], d["component"]) for d in run["version_drift"]}
+    assert (("dask", "workers") in drifted) == (run["versions"]["dask"]["workers"] != "2024.1.0")
     assert set(run["phases_s"]) == {"validate", "static", "provision", "checks", "teardown"}
     assert statuses["mlflow.values-contract.mlflow"] == "pass"
     assert set(run["ready_s"]) == {"mlflow", "dask-scheduler", "dask-worker-0", "dask-worker-1",

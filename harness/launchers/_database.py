@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from harness.errors import ProvisionError
+
+if TYPE_CHECKING:
+    from harness.scenario import Scenario
+
+
+def external_database_of(
+    scenario: Scenario, host: str, port: str, name: str, user: str
+) -> dict[str, object]:
+    """The external database a scenario names, for checks to expect: the values of its root
+    variables `host`, `port`, `name` and `user` (e.g. `db_host`, `db_port`, `database_name`,
+    `db_username`).
+    """
+    return {"host": scenario.var(host), "port": scenario.var(port),
+            "name": scenario.var(name), "user": scenario.var(user)}
 
 
 @dataclass(frozen=True)

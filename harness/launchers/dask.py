@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from harness.launchers._installed import installed_versions
 from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
 from harness.settings import DaskSettings
 from harness.stack import ToolEntry
@@ -75,11 +76,8 @@ class DaskLauncher(Launcher):
         )
 
     def versions(self, entry: ToolEntry) -> dict[str, str]:
-        """Versions of `distributed` that the scheduler and each worker report."""
-        from distributed import Client  # noqa: PLC0415 - heavy, only when Dask runs
-
-        with Client(entry.endpoints["scheduler"], timeout=15) as client:  # type: ignore[no-untyped-call]
-            reported = client.get_versions(check=False)
-        workers = {info["packages"]["distributed"] for info in reported["workers"].values()}
-        return {"scheduler": reported["scheduler"]["packages"]["distributed"],
-                "workers": ", ".join(sorted(workers))}
+        """`distributed` as installed where the scheduler and workers run (not what they
+        report to a client: the check compares the two).
+        """
+        version = installed_versions(self.context.python.python, "distributed")["distributed"]
+        return {"scheduler": version, "workers": version}

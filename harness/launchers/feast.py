@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import Field
 
+from harness.launchers._installed import installed_versions
 from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
 from harness.settings import ToolSettings
 from harness.stack import ToolEntry
@@ -162,7 +162,4 @@ class FeastLauncher(Launcher):
         """Feast's version in the environment the feature server runs from (it has no
         version endpoint; `feast version` would spend seconds on imports).
         """
-        code = "import importlib.metadata as m; print(m.version('feast'))"
-        done = subprocess.run([str(self.context.python.python), "-c", code],
-                              capture_output=True, text=True, timeout=60, check=True)
-        return {"server": done.stdout.strip()}
+        return {"server": installed_versions(self.context.python.python, "feast")["feast"]}

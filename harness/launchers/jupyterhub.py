@@ -7,9 +7,9 @@ import os
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-import requests
 from mirakuru.base import ENV_UUID
 
+from harness.launchers._installed import installed_versions
 from harness.launchers._jupyterhub_config import CONFIG
 from harness.launchers.base import Launcher, ProcessSpec, PythonEnv, Stage, free_port
 from harness.settings import ToolSettings
@@ -191,10 +191,9 @@ class JupyterhubLauncher(Launcher):
         )
 
     def versions(self, entry: ToolEntry) -> dict[str, str]:
-        """The hub's version from its API root."""
-        response = requests.get(f"{entry.endpoints['hub']}/hub/api", timeout=10)
-        response.raise_for_status()
-        return {"hub": str(response.json()["version"])}
+        """JupyterHub as installed where the hub runs (not its API root: the check compares)."""
+        return {"hub": installed_versions(self.context.python.python,
+                                          "jupyterhub")["jupyterhub"]}
 
     def findings(self) -> list[str]:
         """Insecure defaults in effect."""

@@ -8,8 +8,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-import requests
-
+from harness.launchers._database import external_database_of
+from harness.launchers._installed import installed_versions
 from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
 from harness.settings import MlflowSettings
 from harness.stack import ToolEntry
@@ -90,17 +90,18 @@ class MlflowLauncher(Launcher):
         """Tracking URI, the artifact destination, and the backend store with its database."""
         expect: dict[str, object] = {"artifact_destination": self.artifact_destination,
                                      "backend_store": "sqlite"}
-        credentials = {}
+        endpoints, credentials = {"tracking": self.url}, {}
         if self.database is not None:
             expect["backend_store"] = "postgresql"
-            expect["external_database"] = self.database.describe(self.settings.db_host)
+            # The scenario's database, from its tfvars: never from this launcher's connection.
+            expect["external_database"] = external_database_of(
+                self.context.scenario, "db_host", "db_port", "database_name", "db_username")
+            # Where this target serves the scenario's database host, as DNS would resolve it.
+            endpoints["database"] = f"postgresql://{self.database.host}:{self.database.port}"
             credentials["database"] = self.context.secrets.ref(PASSWORD_SECRET)
-        return ToolEntry(endpoints={"tracking": self.url}, credentials=credentials,
-                         expect=expect)
+        return ToolEntry(endpoints=endpoints, credentials=credentials, expect=expect)
 
     def versions(self, entry: ToolEntry) -> dict[str, str]:
-        """The server's own `/version`."""
-        response = requests.get(f"{entry.endpoints['tracking']}/version", timeout=10)
-        response.raise_for_status()
-        return {"server": response.text.strip()}
+        """MLflow as installed where the server runs (not its `/version`: the check compares)."""
+        return {"server": installed_versions(self.context.python.python, "mlflow")["mlflow"]}
 

@@ -204,15 +204,18 @@ class PostgresLauncher(Launcher):
         )
 
     def versions(self, entry: ToolEntry) -> dict[str, str]:
-        """`server_version` as the running server (or the external one) reports it."""
+        """The version of the `postgres` binary this run's server runs from (`postgres
+        --version`, not what the server answers: the check compares the two); on the server
+        of the admin DSN, which this run did not start, its `server_version`.
+        """
         if self.serves_locally:
-            with self._connect() as connection:
-                row = connection.execute("SHOW server_version").fetchone()
-        else:
-            import psycopg  # noqa: PLC0415 - only when PostgreSQL runs
+            done = subprocess.run([str(self.bin_dir / "postgres"), "--version"],
+                                  capture_output=True, text=True, check=True, timeout=30)
+            return {"server": done.stdout.split()[-1]}  # "postgres (PostgreSQL) 18.6"
+        import psycopg  # noqa: PLC0415 - only when PostgreSQL runs
 
-            with psycopg.connect(os.environ[_pglease.ENV_DSN], connect_timeout=5) as connection:
-                row = connection.execute("SHOW server_version").fetchone()
+        with psycopg.connect(os.environ[_pglease.ENV_DSN], connect_timeout=5) as connection:
+            row = connection.execute("SHOW server_version").fetchone()
         return {"server": str(row[0]) if row else "unknown"}
 
 

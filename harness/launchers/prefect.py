@@ -11,6 +11,8 @@ import requests
 from pydantic import Field
 
 from harness.errors import ProvisionError
+from harness.launchers._database import external_database_of
+from harness.launchers._installed import installed_versions
 from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
 from harness.settings import ToolSettings
 from harness.stack import ToolEntry
@@ -144,12 +146,16 @@ class PrefectLauncher(Launcher):
             "work_queues": list(self.settings.agent_prefect_labels),
             "database": "postgresql",
         }
-        credentials = {}
+        endpoints, credentials = {"api": self.url}, {}
         if self.database is not None and not self.settings.postgresql_use_subchart:
-            expect["external_database"] = self.database.describe(
-                self.settings.postgresql_external_hostname)
+            # The scenario's database, from its tfvars: never from this launcher's connection.
+            expect["external_database"] = external_database_of(
+                self.context.scenario, "postgresql_external_hostname", "postgresql_service_port",
+                "postgresql_database", "postgresql_username")
+            # Where this target serves the scenario's database host, as DNS would resolve it.
+            endpoints["database"] = f"postgresql://{self.database.host}:{self.database.port}"
             credentials["database"] = self.context.secrets.ref(self.database.password_secret)
-        return ToolEntry(endpoints={"api": self.url}, credentials=credentials, expect=expect)
+        return ToolEntry(endpoints=endpoints, credentials=credentials, expect=expect)
 
     def findings(self) -> list[str]:
         """Insecure defaults in effect."""
@@ -157,7 +163,7 @@ class PrefectLauncher(Launcher):
                 "configured); anyone who reaches it can read and start flow runs"]
 
     def versions(self, entry: ToolEntry) -> dict[str, str]:
-        """The server's `/admin/version`."""
-        response = requests.get(f"{entry.endpoints['api']}/admin/version", timeout=10)
-        response.raise_for_status()
-        return {"server": str(response.json())}
+        """Prefect as installed where the server runs (not its `/admin/version`: the check
+        compares the two).
+        """
+        return {"server": installed_versions(self.context.python.python, "prefect")["prefect"]}

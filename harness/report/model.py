@@ -33,6 +33,20 @@ class CheckResult(BaseModel):
     diagnostics: str | None = None
 
 
+class VersionDrift(BaseModel):
+    """A component that ran another version than the scenario's charts deploy (reported, not
+    failed, until the local target runs the charts' versions).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str
+    component: str
+    ran: str  # as the running server reported it when the checks ran
+    chart: str  # what the chart deploys
+    source: str  # where that expectation was read: release, chart version, values path
+
+
 class ScenarioRun(BaseModel):
     """One scenario provisioned on one target, and what its checks found."""
 
@@ -43,6 +57,7 @@ class ScenarioRun(BaseModel):
     target: str
     version_set: str = "default"
     versions: dict[str, dict[str, str]] = Field(default_factory=dict)
+    version_drift: list[VersionDrift] = Field(default_factory=list)
     phases_s: dict[str, float] = Field(default_factory=dict)
     ready_s: dict[str, float] = Field(default_factory=dict)
     peak_rss_mb: float | None = None

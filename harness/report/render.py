@@ -50,6 +50,9 @@ def to_junit(report: Report) -> str:
         for tool, components in sorted(run.versions.items()):
             for component, version in sorted(components.items()):
                 ET.SubElement(props, "property", name=f"version.{tool}.{component}", value=version)
+        for drift in run.version_drift:
+            ET.SubElement(props, "property", name=f"version-drift.{drift.tool}.{drift.component}",
+                          value=f"ran {drift.ran}; chart deploys {drift.chart} ({drift.source})")
         for check in run.checks:
             case = ET.SubElement(suite, "testcase", classname=f"{run.scenario}.{check.tool}",
                                  name=check.id, time=f"{check.duration_s:.3f}")
@@ -89,6 +92,7 @@ def to_markdown(report: Report) -> str:
     for row in rows:
         lines.append(f"| `{row}` | " + " | ".join(
             SYMBOLS.get(cells.get((row, col), ""), "–") for col in columns) + " |")
+    lines += _drift_markdown(report)
     notes = [(column(r), c) for r in report.runs for c in r.checks
              if c.status in {"fail", "error", "skip", "flaky"}]
     if notes:
@@ -103,6 +107,20 @@ def to_markdown(report: Report) -> str:
         if extra:
             lines += ["", f"## {column(run)}", "", *extra]
     return "\n".join(lines) + "\n"
+
+
+def _drift_markdown(report: Report) -> list[str]:
+    rows = [(column(r), d) for r in report.runs for d in r.version_drift]
+    if not rows:
+        return []
+    lines = ["", "## Version drift", "",
+             "Components that ran another version than the scenario's charts deploy "
+             "(reported, not failed).", "",
+             "| scenario | tool | component | ran | chart deploys | from |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {col} | {d.tool} | {d.component} | `{d.ran}` | `{d.chart}` | "
+              f"{_escape(d.source)} |" for col, d in rows]
+    return lines
 
 
 def _summary(run: ScenarioRun) -> str:
