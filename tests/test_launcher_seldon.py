@@ -116,6 +116,14 @@ def test_metrics_follow_usage_metrics_enabled(tmp_path: Path) -> None:
     assert "seldon: the deployment API" in off.findings()[0]
 
 
+def test_models_come_from_mlflows_store(tmp_path: Path) -> None:
+    seldon = SeldonLauncher(launching.context(tmp_path, "seldon"))
+    seldon.artifact_store = str(tmp_path / "artifacts")  # a directory: served as the claim
+    assert seldon.entry().expect["model_store"] == f"pvc://{MODEL_STORE_CLAIM}"
+    seldon.artifact_store = "s3://bucket/root"  # a remote store: the initializer reads it as is
+    assert seldon.entry().expect["model_store"] == "s3://bucket/root"
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The artifact store's directory (the claim's), holding a saved model in `model/`."""

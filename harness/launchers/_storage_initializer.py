@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -59,8 +60,9 @@ class Initializer:
             InitializerError: the claim does not exist, or rclone failed (its last log line).
 
         """
+        shutil.rmtree(root, ignore_errors=True)  # a new pod: empty volumes, nothing left over
         models = root / MODELS_MOUNT.lstrip("/")
-        models.mkdir(parents=True, exist_ok=True)
+        models.mkdir(parents=True)
         source = self._container_source(model_uri, root)
         if not _is_remote(source):
             # A path in the container's filesystem: normalised there, then read below `root`.
