@@ -68,7 +68,7 @@ def main() -> None:
             collection = (f"{seldon['endpoints']['api']}/{GROUP}/namespaces/"
                           f"{seldon['expect']['namespace']}/seldondeployments")
             model = register_model(stack["tools"]["mlflow"]["endpoints"]["tracking"],
-                                   "bench-seldon")
+                                   "bench-seldon", seldon["expect"].get("model_store"))
             inputs = v2_inputs(model.features.head(3))
             times = [deploy_once(collection, model.uri, inputs) for _ in range(args.repeat)]
         finally:

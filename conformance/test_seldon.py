@@ -45,9 +45,13 @@ class DeployFunc(Protocol):
 
 @dataclass(frozen=True)
 class RegisteredModel:
-    """A scikit-learn model registered in the stack's MLflow, with data and its predictions."""
+    """A scikit-learn model registered in the stack's MLflow, with data and its predictions.
+
+    `uri` is where Seldon's storage initializer fetches it: its place in the artifact store.
+    """
 
     uri: str
+    registered: str
     features: pd.DataFrame
     predictions: list[int]
 
@@ -127,12 +131,37 @@ def deploy(collection: str) -> Iterator[DeployFunc]:
 
 
 @pytest.fixture(scope="module")
-def registered_model(stack: Stack) -> RegisteredModel:
+def model_store(stack: Stack) -> str | None:
+    """How a modelUri names MLflow's artifact store (e.g. `pvc://CLAIM`, `s3://bucket/root`)."""
+    store: str | None = stack.tools["seldon"].expect.get("model_store")
+    return store
+
+
+@pytest.fixture(scope="module")
+def registered_model(stack: Stack, model_store: str | None) -> RegisteredModel:
     """A logistic regression with a column signature, registered as `NAME@champion`."""
-    return register_model(stack.tools["mlflow"].endpoints["tracking"], "conformance-seldon")
+    return register_model(stack.tools["mlflow"].endpoints["tracking"], "conformance-seldon",
+                          model_store)
 
 
-def register_model(tracking: str, prefix: str) -> RegisteredModel:
+def store_uri(client: Any, name: str, version: str, model_store: str | None) -> str:
+    """Where a model version's files are, as Seldon's storage initializer fetches them.
+
+    MLflow answers with its artifact store's URI (e.g. `s3://...`), which the initializer reads
+    as is, or, when MLflow proxies the store, with `mlflow-artifacts:/PATH`: a path in the store
+    that the initializer reads as `model_store/PATH`.
+    """
+    location = str(client.get_model_version_download_uri(name, version))
+    if not location.startswith("mlflow-artifacts:"):
+        return location
+    path = location.removeprefix("mlflow-artifacts:").lstrip("/")
+    if not model_store:
+        pytest.fail(f"seldon: MLflow proxies its artifact store ({location}) and the stack does "
+                    "not say how Seldon reaches it: set seldon's expect.model_store")
+    return f"{model_store.rstrip('/')}/{path}"
+
+
+def register_model(tracking: str, prefix: str, model_store: str | None) -> RegisteredModel:
     """Train a logistic regression on four columns, log it with its signature to the MLflow
     at `tracking` (experiment `prefix`), register it and alias it `champion`.
     """
@@ -153,8 +182,10 @@ def register_model(tracking: str, prefix: str) -> RegisteredModel:
             model, name="model", pip_requirements=["scikit-learn"],
             signature=infer_signature(features, model.predict(features)))
     version = mlflow.register_model(info.model_uri, name)
-    mlflow.MlflowClient(tracking).set_registered_model_alias(name, "champion", version.version)
-    return RegisteredModel(f"models:/{name}@champion", features,
+    client = mlflow.MlflowClient(tracking)
+    client.set_registered_model_alias(name, "champion", version.version)
+    return RegisteredModel(store_uri(client, name, version.version, model_store),
+                           f"models:/{name}@champion", features,
                            [int(p) for p in model.predict(features)])
 
 
@@ -225,20 +256,31 @@ def test_predictions_match(deployment: dict[str, Any], registered_model: Registe
 
 
 @pytest.mark.check("seldon.missing-model")
-def test_missing_model_fails_cleanly(deploy: DeployFunc, collection: str) -> None:
-    """A model URI that does not exist ends Failed, says why, and leaves no server running."""
-    missing = f"conformance-missing-{uuid.uuid4().hex[:8]}"
-    name = f"missing-{uuid.uuid4().hex[:8]}"
-    deploy(name, f"models:/{missing}@champion")
-    status = settled(collection, name)["status"]
-    expect_equal("seldon", "state of a deployment of a missing model", "Failed", status["state"])
-    description = status.get("description", "")
-    expect("seldon", missing in description and "not found" in description.lower(),
-           f"the failure to name model {missing!r} and say it was not found", description)
-    replicas = sum(s.get("availableReplicas", 0) for s in status["deploymentStatus"].values())
-    expect_equal("seldon", "available replicas of the failed deployment", 0, replicas)
-    expect("seldon", not listening(status["address"]["url"]),
-           "nothing listening at the failed deployment's address", status["address"]["url"])
+def test_missing_model_fails_cleanly(deploy: DeployFunc, collection: str, model_store: str | None,
+                                     registered_model: RegisteredModel) -> None:
+    """A modelUri the storage initializer cannot fetch ends Failed, says why, and leaves no
+    server running: a path with no model in the store, and the registry's `models:/` URI
+    (the initializer fetches from storage; it does not ask MLflow's registry).
+    """
+    missing = f"{(model_store or 'gs://conformance-no-such-bucket').rstrip('/')}" \
+        f"/conformance-missing-{uuid.uuid4().hex[:8]}"
+    unfetchable = {f"missing-{uuid.uuid4().hex[:8]}": (missing, "not found"),
+                   f"registry-{uuid.uuid4().hex[:8]}": (registered_model.registered, "")}
+    for name, (uri, _) in unfetchable.items():
+        deploy(name, uri)
+    for name, (uri, says) in unfetchable.items():
+        status = settled(collection, name)["status"]
+        expect_equal("seldon", f"state of a deployment of {uri}", "Failed", status["state"])
+        description = status.get("description", "")
+        expect("seldon", uri in description and says in description.lower(),
+               f"the failure to name {uri!r}" + (f" and say {says!r}" if says else ""),
+               description)
+        replicas = sum(s.get("availableReplicas", 0) for s in status["deploymentStatus"].values())
+        expect_equal("seldon", f"available replicas of the failed deployment of {uri}", 0,
+                     replicas)
+        expect("seldon", not listening(status["address"]["url"]),
+               f"nothing listening at the failed deployment's address ({uri})",
+               status["address"]["url"])
 
 
 @pytest.mark.check("seldon.undeploy")

@@ -15,6 +15,7 @@ import logging
 import secrets
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +31,14 @@ from tornado.web import HTTPError
 from harness.errors import BadInputError
 from harness.launchers.base import ProcessSpec, PythonEnv, free_port
 from harness.scenario import load_scenario
+from harness.standins import _github_state
+from harness.standins._github_state import (
+    ERROR_URIS,
+    GitHubState,
+    OAuthApp,
+    OAuthError,
+    redirect_allowed,
+)
 from harness.standins.github import StandInConfig
 from harness.supervisor import Supervisor
 
@@ -232,10 +241,92 @@ def test_wrong_pkce_verifier_is_refused(github: str) -> None:
         asyncio.run(authenticator(github).get_authenticated_user(request, None))
 
 
-def test_foreign_redirect_uri_is_sent_back_with_an_error(github: str) -> None:
-    _, callback = sign_in(github, "bob", redirect_uri="http://evil.example/hub/oauth_callback")
-    assert callback["error"] == "redirect_uri_mismatch"
-    assert "code" not in callback
+# GitHub's documented examples for the callback http://example.com/path, plus loopback ports.
+@pytest.mark.parametrize(("callback", "redirect_uri", "allowed"), [
+    ("http://example.com/path", "http://example.com/path", True),
+    ("http://example.com/path", "http://example.com/path/subdir/other", True),
+    ("http://example.com/path", "http://oauth.example.com/path", True),
+    ("http://example.com/path", "http://oauth.example.com/path/subdir/other", True),
+    ("http://example.com/path", "http://example.com/bar", False),
+    ("http://example.com/path", "http://example.com/", False),
+    ("http://example.com/path", "http://example.com/pathology", False),
+    ("http://example.com/path", "http://example.com:8080/path", False),
+    ("http://example.com/path", "http://oauth.example.com:8080/path", False),
+    ("http://example.com/path", "http://example.org", False),
+    ("http://example.com/path", "http://badexample.com/path", False),
+    ("http://example.com/path", "https://example.com/path", False),
+    ("http://127.0.0.1/path", "http://127.0.0.1:1234/path", True),
+    ("http://127.0.0.1:8000/hub/oauth_callback", "http://127.0.0.1:9/hub/oauth_callback", True),
+    ("http://127.0.0.1:8000/hub/oauth_callback", "http://127.0.0.1:8000/hub/other", False),
+])
+def test_redirect_uri_rules_are_githubs(callback: str, redirect_uri: str, allowed: bool) -> None:
+    assert redirect_allowed(callback, redirect_uri) is allowed
+
+
+@pytest.mark.parametrize("redirect_uri", [
+    "http://evil.example/hub/oauth_callback",  # another host
+    "http://127.0.0.1:8000/hub/elsewhere",  # the callback's host, outside its path
+])
+def test_authorize_sends_a_wrong_redirect_uri_back_to_the_callback(github: str,
+                                                                   redirect_uri: str) -> None:
+    location = follow(f"{github}/login/oauth/authorize?" + urlencode({
+        "client_id": CLIENT_ID, "redirect_uri": redirect_uri, "state": "xyz", "login": "bob"}))
+    assert location.startswith(CALLBACK + "?")  # the registered callback, never the one asked
+    callback = dict(parse_qsl(urlsplit(location).query))
+    assert callback == {"error": "redirect_uri_mismatch", "state": "xyz",
+                        "error_description": "The redirect_uri MUST match the registered "
+                                             "callback URL for this application.",
+                        "error_uri": ERROR_URIS["redirect_uri_mismatch"]}
+
+
+def test_token_exchange_with_another_redirect_uri_is_refused(github: str) -> None:
+    request, _ = sign_in(github, "bob")  # the code was issued for CALLBACK
+    auth = authenticator(github, oauth_callback_url=CALLBACK + "/other")
+    with pytest.raises(HTTPError, match="redirect_uri MUST match"):
+        asyncio.run(auth.get_authenticated_user(request, None))
+
+
+def test_wrong_client_id_at_token_exchange_is_refused(github: str) -> None:
+    request, _ = sign_in(github, "bob")
+    auth = authenticator(github, client_id="not-the-client")
+    with pytest.raises(HTTPError, match="client_id and/or client_secret passed are incorrect"):
+        asyncio.run(auth.get_authenticated_user(request, None))
+
+
+@pytest.mark.parametrize(("form", "error", "description"), [
+    ({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "code": "0" * 20},
+     "bad_verification_code", "The code passed is incorrect or expired."),
+    ({"client_id": CLIENT_ID, "client_secret": "wrong", "code": "0" * 20},
+     "incorrect_client_credentials", "The client_id and/or client_secret passed are incorrect."),
+])
+def test_token_errors_answer_200_with_githubs_document(github: str, form: dict[str, str],
+                                                       error: str, description: str) -> None:
+    """GitHub answers a refused exchange with 200 and an error document, JSON or form."""
+    url = f"{github}/login/oauth/access_token"
+    data = urlencode(form).encode()
+    as_json = urllib.request.Request(url, data=data, headers={"Accept": "application/json"})
+    with urllib.request.urlopen(as_json, timeout=5) as resp:
+        assert resp.status == 200
+        body = json.loads(resp.read())
+    assert body == {"error": error, "error_description": description,
+                    "error_uri": ERROR_URIS[error]}
+    assert "access_token" not in body
+    with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=5) as resp:
+        assert dict(parse_qsl(resp.read().decode()))["error"] == error
+
+
+def test_code_expires_after_ten_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = OAuthApp(client_id="c", client_secret="s", callback_url=CALLBACK)
+    state = GitHubState(StandInConfig(apps=[app], users={"bob": {"orgs": []}}))
+    fresh = state.grant(app, "bob", CALLBACK, ("read:org",), None)
+    stale = state.grant(app, "bob", CALLBACK, ("read:org",), None)
+    clock = [time.monotonic() + _github_state.CODE_TTL_S - 1]  # both issued before this
+    monkeypatch.setattr(_github_state.time, "monotonic", lambda: clock[0])
+    assert state.exchange("c", "s", fresh, CALLBACK, None)[1].login == "bob"
+    clock[0] += 2
+    with pytest.raises(OAuthError, match="incorrect or expired") as refused:
+        state.exchange("c", "s", stale, CALLBACK, None)
+    assert refused.value.error == "bad_verification_code"
 
 
 def test_unknown_client_and_missing_token_are_refused(github: str) -> None:

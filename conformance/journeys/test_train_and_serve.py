@@ -19,6 +19,7 @@ from conformance.test_seldon import (
     deployment_body,
     expect_available,
     settled,
+    store_uri,
     v2_inputs,
     wait_deleted,
 )
@@ -124,7 +125,9 @@ def register_in_feast(stack: Stack, work: Path, data: Path, event_time: datetime
 
 
 def train_and_register(stack: Stack, store: Any, data: Path) -> tuple[Any, str]:
-    """Train on features read back from the offline store; log and register the model."""
+    """Train on features read back from the offline store; log and register the model.
+    Return the model and where Seldon fetches the registered version: its place in the store.
+    """
     import mlflow
     import pandas as pd
     from mlflow.models import infer_signature
@@ -149,8 +152,11 @@ def train_and_register(stack: Stack, store: Any, data: Path) -> tuple[Any, str]:
             model, name="model", pip_requirements=["scikit-learn"],
             signature=infer_signature(inputs, model.predict(inputs)))
     version = mlflow.register_model(info.model_uri, name)
-    mlflow.MlflowClient(tracking).set_registered_model_alias(name, "production", version.version)
-    return model, f"models:/{name}@production"
+    client = mlflow.MlflowClient(tracking)
+    client.set_registered_model_alias(name, "production", version.version)
+    production = client.get_model_version_by_alias(name, "production")
+    return model, store_uri(client, name, production.version,
+                            stack.tools["seldon"].expect.get("model_store"))
 
 
 def online_features(stack: Stack, riders: list[int]) -> dict[str, list[Any]]:

@@ -1,4 +1,6 @@
-"""One model server of the local Seldon stand-in: an MLServer process with the MLflow runtime."""
+"""One model server of the local Seldon stand-in: the storage initializer fetches the model,
+then an MLServer process with the MLflow runtime serves the copy, as in the operator's pod.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import requests
 
+from harness.launchers._storage_initializer import Initializer, InitializerError
 from harness.launchers.base import free_port
 
 if TYPE_CHECKING:
@@ -27,6 +30,9 @@ _STOP_GRACE_S = 15.0
 # seconds later); like a restarted pod, the server then starts again on fresh ports.
 _PORT_TAKEN = re.compile(r"address already in use", re.IGNORECASE)
 _PORT_ATTEMPTS = 3
+# What the operator reports once a pod's deployment stops progressing (its init container or
+# model server failing); the stand-in adds the failing container's own message.
+_NOT_PROGRESSING = "Deployment is no longer progressing and not available"
 
 
 @dataclass
@@ -37,6 +43,7 @@ class ModelServer:
     model_uri: str
     directory: Path
     metrics: bool
+    initializer: Initializer
     state: str = "Creating"
     description: str = ""
     http_port: int = field(default_factory=free_port)
@@ -45,6 +52,8 @@ class ModelServer:
     ready_s: float | None = None
     attempts: int = 0
     process: subprocess.Popen[bytes] | None = None
+    model_path: str = ""  # the initializer's copy: MLServer's MLSERVER_MODEL_URI
+    _fetching: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _log: IO[bytes] | None = None
     _log_offset: int = 0
     _stopped: bool = False
@@ -57,10 +66,28 @@ class ModelServer:
         return f"http://127.0.0.1:{self.http_port}"
 
     def start(self, python: Path, environment: dict[str, str], ready_timeout_s: float) -> None:
-        """Start the server and watch it in a thread until it is Available or Failed."""
-        self._launch(python, environment)
-        threading.Thread(target=self._watch, args=(python, environment, ready_timeout_s),
+        """Fetch the model and start the server in a thread, until it is Available or Failed."""
+        threading.Thread(target=self._run, args=(python, environment, ready_timeout_s),
                          daemon=True).start()
+
+    def _run(self, python: Path, environment: dict[str, str], ready_timeout_s: float) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        started: list[subprocess.Popen[bytes]] = []
+        try:
+            with self._lock:
+                if self._stopped:
+                    return
+                # Held by a stop only to read `process`; rclone runs unlocked, watched by stop.
+                self._fetching = started
+            models = self.initializer.fetch(self.model_uri, self.directory / "initroot",
+                                            self.directory / "initializer.log", ready_timeout_s,
+                                            started)
+        except InitializerError as exc:
+            self._fail(f"{_NOT_PROGRESSING}: init container model-initializer: {exc}")
+            return
+        self.model_path = str(models)
+        self._launch(python, environment)
+        self._watch(python, environment, ready_timeout_s)
 
     def _launch(self, python: Path, environment: dict[str, str]) -> None:
         """Write MLServer's settings and start it in its own session, unless stopped."""
@@ -78,8 +105,9 @@ class ModelServer:
             # The inference pool crashes with uvloop 0.23; inline inference is enough here.
             "parallel_workers": 0,
         }
+        # As the operator's MLSERVER_MODEL_* variables: the copy in /mnt/models, version v1.
         model = {"name": self.model_name, "implementation": "mlserver_mlflow.MLflowRuntime",
-                 "parameters": {"uri": self.model_uri}}
+                 "parameters": {"uri": self.model_path, "version": "v1"}}
         (self.directory / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
         model_dir = self.directory / "model"
         model_dir.mkdir(exist_ok=True)
@@ -150,6 +178,8 @@ class ModelServer:
         """Stop the server's whole process group: SIGTERM, then SIGKILL after a grace period."""
         with self._lock:
             self._stopped = True
+            for fetch in self._fetching:  # the storage initializer, if it still runs
+                _signal_group(fetch.pid, signal.SIGKILL)
             process = self.process
             if process is not None and process.poll() is None:
                 _signal_group(process.pid, signal.SIGTERM)

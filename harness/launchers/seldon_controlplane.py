@@ -2,8 +2,10 @@
 
 It speaks the Kubernetes REST shape for `machinelearning.seldon.io/v1` SeldonDeployments
 (create, get, list, delete under `/apis/.../namespaces/NS/seldondeployments`), so checks that
-deploy through it work unchanged against a cluster. Run as
-`python -m harness.launchers.seldon_controlplane --port P --python ENV_PYTHON ...`.
+deploy through it work unchanged against a cluster. Like the operator, it fetches each model
+with the storage initializer (`rclone copy MODEL_URI /mnt/models`, a `pvc://CLAIM/PATH` read
+from the claim's directory) and serves the copy. Run as
+`python -m harness.launchers.seldon_controlplane --port P --python ENV_PYTHON --rclone RCLONE ...`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from harness.httpjson import send_json
 from harness.launchers._mlserver import ModelServer
+from harness.launchers._storage_initializer import Initializer
 
 GROUP_VERSION = "machinelearning.seldon.io/v1"
 _PATH = re.compile(r"^/apis/machinelearning\.seldon\.io/v1/namespaces/([a-z0-9-]+)"
@@ -36,20 +39,23 @@ class InvalidDeploymentError(ValueError):
 class ControlPlane:
     """Deployments by (namespace, name), each with its model server."""
 
-    def __init__(self, python: Path, state_dir: Path, tracking_uri: str, metrics: bool,
+    def __init__(self, python: Path, initializer: Initializer, state_dir: Path, metrics: bool,
                  ready_timeout_s: float) -> None:
         self.python, self.state_dir, self.metrics = python, state_dir, metrics
-        self.environment = {"MLFLOW_TRACKING_URI": tracking_uri}
+        self.initializer = initializer
+        # A pod gets no MLflow tracking server: the model comes from /mnt/models only.
+        self.environment: dict[str, str] = {}
         self.ready_timeout_s = ready_timeout_s
         self.objects: dict[tuple[str, str], tuple[dict[str, Any], ModelServer]] = {}
         self.lock = threading.Lock()
-        self.versions = _package_versions(python)
+        self.versions = {**_package_versions(python), "rclone": initializer.version()}
 
     def create(self, namespace: str, body: Any) -> dict[str, Any]:
         """Validate and store `body`, start its model server; return the object with status."""
         name, graph = _validate(body)
         server = ModelServer(model_name=graph["name"], model_uri=graph["modelUri"],
-                             directory=self.state_dir / namespace / name, metrics=self.metrics)
+                             directory=self.state_dir / namespace / name, metrics=self.metrics,
+                             initializer=self.initializer)
         with self.lock:
             if (namespace, name) in self.objects:
                 raise FileExistsError(name)
@@ -108,8 +114,8 @@ def _validate(body: Any) -> tuple[str, dict[str, Any]]:
 
 
 def _package_versions(python: Path) -> dict[str, str]:
-    code = ("import importlib.metadata as m, json, sys; "
-            "print(json.dumps({p: m.version(p) for p in sys.argv[1:]}))")
+    code = ("import importlib.metadata as m, json, platform, sys; print(json.dumps("
+            "{'python': platform.python_version(), **{p: m.version(p) for p in sys.argv[1:]}}))")
     done = subprocess.run([str(python), "-c", code, *_VERSION_PACKAGES], capture_output=True,
                           text=True, check=True, timeout=60)
     versions: dict[str, str] = json.loads(done.stdout)
@@ -192,12 +198,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--python", type=Path, required=True, help="MLServer env's interpreter")
+    parser.add_argument("--rclone", type=Path, required=True, help="the initializer's rclone")
+    parser.add_argument("--claim", action="append", default=[], metavar="NAME=DIR",
+                        help="a persistent volume claim pvc://NAME/... reads, as a directory")
     parser.add_argument("--state-dir", type=Path, required=True)
-    parser.add_argument("--tracking-uri", required=True)
     parser.add_argument("--metrics", action="store_true", help="expose each server's /metrics")
     parser.add_argument("--ready-timeout-s", type=float, default=300.0)
     args = parser.parse_args(argv)
-    plane = ControlPlane(args.python, args.state_dir, args.tracking_uri, args.metrics,
+    claims = dict(claim.split("=", 1) for claim in args.claim)
+    initializer = Initializer(args.rclone, {k: Path(v) for k, v in claims.items()})
+    plane = ControlPlane(args.python, initializer, args.state_dir, args.metrics,
                          args.ready_timeout_s)
     handler = type("Handler", (_Handler,), {"plane": plane})
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)

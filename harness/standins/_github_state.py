@@ -21,6 +21,20 @@ if TYPE_CHECKING:
 
 CODE_TTL_S = 600.0  # GitHub: "codes expire after 10 minutes"
 _BAD_CODE = "The code passed is incorrect or expired."
+_EXCHANGE_DOCS = ("https://docs.github.com/apps/managing-oauth-apps/"
+                 "troubleshooting-oauth-app-access-token-request-errors/")
+# GitHub's `error_uri` per error code, as its token and authorize endpoints answer.
+ERROR_URIS = {
+    "incorrect_client_credentials": _EXCHANGE_DOCS + "#incorrect-client-credentials",
+    "bad_verification_code": _EXCHANGE_DOCS + "#bad-verification-code",
+    "redirect_uri_mismatch": "https://docs.github.com/apps/managing-oauth-apps/"
+                             "troubleshooting-authorization-request-errors/#redirect-uri-mismatch",
+}
+REDIRECT_MISMATCH = ("The redirect_uri MUST match the registered callback URL for this "
+                     "application.")
+# GitHub lets a loopback redirect_uri use any port (its docs: "Loopback redirect urls").
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class OAuthApp(BaseModel):
@@ -81,6 +95,11 @@ class OAuthError(Exception):
         super().__init__(description)
         self.error = error
         self.description = description
+
+    @property
+    def uri(self) -> str:
+        """GitHub's documentation page for this error (its `error_uri`)."""
+        return ERROR_URIS.get(self.error, "https://docs.github.com/apps/oauth-apps")
 
 
 @dataclass
@@ -157,10 +176,9 @@ class GitHubState:
             grant.used = True
             if time.monotonic() - grant.issued_at > CODE_TTL_S:
                 raise OAuthError("bad_verification_code", _BAD_CODE)
+            # GitHub matches it "against the URI originally provided when the code was issued".
             if redirect_uri and redirect_uri != grant.redirect_uri:
-                raise OAuthError("redirect_uri_mismatch",
-                                 "The redirect_uri MUST match the registered callback URL for "
-                                 "this application.")
+                raise OAuthError("redirect_uri_mismatch", REDIRECT_MISMATCH)
             if grant.challenge is not None and not _pkce_matches(grant.challenge, verifier):
                 raise OAuthError("bad_verification_code",
                                  "The code_verifier does not match the code_challenge.")
@@ -176,15 +194,25 @@ class GitHubState:
 
 
 def redirect_allowed(callback_url: str, redirect_uri: str) -> bool:
-    """GitHub's rule: same scheme, host and port as the callback URL, path at or below it.
+    """GitHub's rule: the host (or a sub-domain of it) and the port of the callback URL, any
+    port on a loopback host, and a path at or below the callback's. The scheme must match too
+    (GitHub's docs do not say; the stand-in is strict).
 
-    >>> redirect_allowed("http://h:8/hub/oauth_callback", "http://h:8/hub/oauth_callback")
+    >>> redirect_allowed("http://example.com/path", "http://oauth.example.com/path/subdir")
     True
-    >>> redirect_allowed("http://h:8/hub/oauth_callback", "http://h:9/hub/oauth_callback")
+    >>> redirect_allowed("http://example.com/path", "http://example.com:8080/path")
     False
+    >>> redirect_allowed("http://127.0.0.1:8/hub/callback", "http://127.0.0.1:9/hub/callback")
+    True
     """
     registered, given = urlsplit(callback_url), urlsplit(redirect_uri)
-    if (registered.scheme, registered.netloc) != (given.scheme, given.netloc):
+    if registered.scheme != given.scheme:
+        return False
+    host, asked = registered.hostname or "", given.hostname or ""
+    if asked != host and not asked.endswith("." + host):
+        return False
+    default = _DEFAULT_PORTS.get(registered.scheme)
+    if host not in _LOOPBACK and (registered.port or default) != (given.port or default):
         return False
     base = registered.path.rstrip("/")
     return given.path == registered.path or given.path.startswith(base + "/")

@@ -28,6 +28,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from pydantic import ValidationError
 
 from harness.standins._github_state import (
+    ERROR_URIS,
+    REDIRECT_MISMATCH,
     GitHubState,
     OAuthError,
     StandInConfig,
@@ -88,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OAuthError as exc:
             # GitHub answers a refused exchange with 200 and an error document.
             body = {"error": exc.error, "error_description": exc.description,
-                    "error_uri": "https://docs.github.com/apps/oauth"}
+                    "error_uri": exc.uri}
         if "application/json" in self.headers.get("Accept", ""):
             self._json(HTTPStatus.OK, body)
         else:
@@ -102,10 +104,10 @@ class _Handler(BaseHTTPRequestHandler):
         redirect_uri = query.get("redirect_uri") or app.callback_url
         state = query.get("state", "")
         if not redirect_allowed(app.callback_url, redirect_uri):
+            # GitHub sends the browser to the registered callback URL with the error.
             self._redirect(app.callback_url, {
-                "error": "redirect_uri_mismatch", "state": state,
-                "error_description": "The redirect_uri MUST match the registered callback URL "
-                                     "for this application."})
+                "error": "redirect_uri_mismatch", "error_description": REDIRECT_MISMATCH,
+                "error_uri": ERROR_URIS["redirect_uri_mismatch"], "state": state})
             return
         login = query.get("login", "")
         if not login:
