@@ -331,7 +331,7 @@ def test_versions(
         password = stack.secret("feast", "redis_password") \
             if "redis_password" in feast_entry.credentials else None
         with redis.Redis.from_url(feast_entry.endpoints["online_store"], password=password,
-                                  socket_timeout=10) as client:
+                                  socket_connect_timeout=10, socket_timeout=10) as client:
             reported = str(client.info("server")["redis_version"])
         record_version("redis", "server", reported)
         problems += version_problems("Redis online store", reported,

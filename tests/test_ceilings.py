@@ -18,6 +18,8 @@ CHECKS = '''
 import time
 import pytest
 
+CHECK_IDS = ("dask.hangs",)
+
 @pytest.mark.check("dask.hangs")
 def test_hangs(stack):
     time.sleep(120)

@@ -43,7 +43,7 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str,
     monkeypatch.setenv("HARNESS_CONFORMANCE_DIR", str(package))
     stack = tmp_path / "stack.json"
     stack.write_text(json.dumps({"target": "external", "scenario": "fake", "tools": {
-        "mlflow": {"endpoints": {"tracking": "http://127.0.0.1:9"}}}}), encoding="utf-8")
+        "mlflow": {"endpoints": {"other": "http://127.0.0.1:9"}}}}), encoding="utf-8")
     outcome = run_checks(pytest_argv(stack, tmp_path / "results.json", 0, list(extra)),
                          tmp_path / "checks.log", RunConsole(quiet=True))
     return outcome.infrastructure_error, {

@@ -83,7 +83,7 @@ def test_a_selection_of_no_check_is_bad_input_before_anything_starts(
 
 def fake_stack(directory: Path, **credentials: dict[str, str]) -> Path:
     stack = {"target": "external", "scenario": "fake",
-             "tools": {"mlflow": {"endpoints": {"tracking": "http://127.0.0.1:9"},
+             "tools": {"mlflow": {"endpoints": {"other": "http://127.0.0.1:9"},
                                   "credentials": credentials}}}
     path = directory / "stack.json"
     path.write_text(json.dumps(stack), encoding="utf-8")
@@ -224,6 +224,6 @@ def test_check_of_a_stack_none_of_the_selected_checks_can_run_against(tmp_path: 
     result = cli("check", "--stack", str(fake_stack(tmp_path)), "--reports-dir",
                  str(tmp_path / "reports"), "-m", "dask")
     assert result.returncode == 2, result.stderr
-    assert "none of the 6 selected checks can run against it: they need dask; the stack has " \
+    assert "none of the 7 selected checks can run against it: they need dask; the stack has " \
         "mlflow" in one_error_line(result)
     assert not (tmp_path / "reports").exists()

@@ -24,6 +24,8 @@ import os, pathlib, signal
 import pytest
 from distributed import Client
 
+CHECK_IDS = ("dask.alive", "dask.killed", "dask.after", "journey.needs-dask")
+
 def ran(name):
     pathlib.Path(os.environ["RAN_DIR"], name).touch()
 
