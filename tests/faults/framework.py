@@ -90,9 +90,11 @@ def record(fault: str, check: str, verdict: Verdict) -> None:
 
 
 def assert_caught(verdict: Verdict, fault: str, check: str, *, exits: Iterable[int] = (1,),
-                  statuses: Iterable[str] = ("fail",), says: Iterable[str] = ()) -> None:
+                  statuses: Iterable[str] = ("fail",), says: Iterable[str] = (),
+                  or_names: str | None = None) -> None:
     """The fault made `check` fail: exit code, the check's status, a message naming its tool
-    and the words in `says` (what was expected and what was seen).
+    (or `or_names`: the endpoint, when the message is the tool's client library's own) and
+    the words in `says` (what was expected and what was seen).
     """
     record(fault, check, verdict)
     entry = verdict.checks.get(check)
@@ -102,9 +104,10 @@ def assert_caught(verdict: Verdict, fault: str, check: str, *, exits: Iterable[i
     message = entry["message"]
     tool = check.split(".", 1)[0]
     # An infrastructure error may come from the tool's client library, which names the
-    # endpoint (in `says`) rather than the tool; a failed check always names the tool.
+    # endpoint (in `says`) rather than the tool.
     if entry["status"] == "fail":
-        assert tool in message.lower(), f"the message does not name {tool}: {message!r}"
+        named = tool in message.lower() or (or_names is not None and or_names in message)
+        assert named, f"the message does not name {tool}: {message!r}"
     for word in says:
         assert word in message, f"{word!r} not in the message: {message!r}"
     assert verdict.seconds < VERDICT_TIMEOUT_S
