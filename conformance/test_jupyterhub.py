@@ -180,8 +180,14 @@ def run_code(user: User, code: str, timeout_s: float = 60.0) -> str:
     expect_equal("jupyterhub", "POST /api/kernels status", 201, response.status_code)
     kernel = response.json()["id"]
     ws_url = user.server.replace("http", "ws", 1) + f"/api/kernels/{kernel}/channels"
-    connection = websocket.create_connection(
-        ws_url, header=[f"Authorization: token {user.token}"], timeout=timeout_s)
+    try:
+        connection = websocket.create_connection(
+            ws_url, header=[f"Authorization: token {user.token}"], timeout=timeout_s)
+    except websocket.WebSocketException as exc:
+        requests.delete(f"{user.server}/api/kernels/{kernel}", headers=user.headers, timeout=30)
+        raise AssertionError(f"jupyterhub: expected a websocket to kernel {kernel} of "
+                             f"{user.name}'s server, got {str(exc).split(' -+-+- ')[0]}: "
+                             f"{str(exc).rsplit(' -+-+- ', 1)[-1]}") from None
     msg_id = uuid.uuid4().hex
     header = {"msg_id": msg_id, "msg_type": "execute_request", "username": user.name,
               "session": uuid.uuid4().hex, "version": "5.3", "date": ""}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,7 +16,6 @@ from tests.faults.framework import assert_caught, broken_copy, run_check, write_
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 SPAWNER_ERROR = "spawner fault: no notebook here"
@@ -24,6 +24,18 @@ ANY_PASSWORD = ["c.DummyAuthenticator.password = ''"]  # empty: every password l
 BROKEN_SPAWNER = [f"c.Spawner.cmd = [{sys.executable!r}, '-c', "
                   f"{f'import sys; sys.exit({SPAWNER_ERROR!r})'!r}]"]
 NO_STORAGE = ["c.Spawner.pre_spawn_hook = None"]  # the volume is never mounted
+KERNEL_ERROR = "kernel fault: no interpreter"
+
+
+def broken_kernel(directory: Path) -> list[str]:
+    """Configuration lines giving users' servers a `python3` kernel that exits at start."""
+    spec = directory / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-c", f"import sys; sys.exit({KERNEL_ERROR!r})",
+            "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps(
+        {"argv": argv, "display_name": "Python 3", "language": "python"}), encoding="utf-8")
+    return [f"c.Spawner.environment = {{'JUPYTER_PATH': {str(directory)!r}}}"]
 LEAKING_STOP = [
     "from jupyterhub.spawner import SimpleLocalProcessSpawner",
     "class LeakingSpawner(SimpleLocalProcessSpawner):",
@@ -92,6 +104,13 @@ def test_broken_spawner(hub: Hub) -> None:
     verdict = run_check(hub.stack.stack_file, keyword="spawn_reaches_ready")
     assert_caught(verdict, "jupyterhub.spawn:broken-spawner", "jupyterhub.spawn",
                   says=("POST .../server", "spawner output", SPAWNER_ERROR))
+
+
+def test_kernel_that_cannot_start(hub: Hub, tmp_path: Path) -> None:
+    hub.configure(broken_kernel(tmp_path))
+    verdict = run_check(hub.stack.stack_file, keyword="kernel_executes")
+    assert_caught(verdict, "jupyterhub.kernel:kernel-cannot-start", "jupyterhub.kernel",
+                  says=("expected a websocket to kernel",))
 
 
 def test_storage_not_mounted(hub: Hub) -> None:
