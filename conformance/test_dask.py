@@ -33,6 +33,7 @@ CHECK_IDS = (
 )
 # Packages whose versions must agree between client, scheduler and workers for pickling to work.
 MATCHING_PACKAGES = ("dask", "distributed", "cloudpickle", "msgpack", "toolz")
+COMPUTE_TIMEOUT_S = 120  # a result that takes longer is a stuck cluster, not a slow machine
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +99,20 @@ def test_worker_environment(client: Client, stack: Stack) -> None:
         expect_equal("dask", f"environment of worker {worker}", wanted, environment)
 
 
+def computed(client: Client, collection: Any, what: str) -> Any:
+    """The result of `collection` computed on the workers; a cluster without workers, or
+    whose workers do not compute, fails the check instead of waiting forever.
+    """
+    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    expect("dask", workers, f"a worker to compute {what} on", workers)
+    try:
+        return client.compute(collection).result(timeout=COMPUTE_TIMEOUT_S)
+    except TimeoutError:
+        msg = (f"dask: expected {what} computed within {COMPUTE_TIMEOUT_S}s by workers "
+               f"{workers}, got no result")
+        raise AssertionError(msg) from None
+
+
 @pytest.mark.check("dask.array")
 def test_array_computation(client: Client) -> None:
     """A chunked dask.array reduction returns the closed-form answer, computed on workers."""
@@ -105,10 +120,11 @@ def test_array_computation(client: Client) -> None:
 
     n = 2_000_000
     total = da.arange(n, chunks=100_000, dtype="int64").sum()
-    expect_equal("dask", "sum of 0..n-1", n * (n - 1) // 2, int(client.compute(total).result()))
+    expect_equal("dask", "sum of 0..n-1", n * (n - 1) // 2,
+                 int(computed(client, total, "sum of 0..n-1")))
     ones = da.ones((1_000, 1_000), chunks=(250, 250))
     expect_equal("dask", "sum of ones @ ones.T", 1_000 ** 3,
-                 float(client.compute((ones @ ones.T).sum()).result()))
+                 float(computed(client, (ones @ ones.T).sum(), "sum of ones @ ones.T")))
     processing = client.run(lambda dask_worker: dask_worker.state.executed_count)
     expect("dask", sum(processing.values()) > 0, "tasks executed on workers", processing)
 
@@ -120,9 +136,10 @@ def test_dataframe_computation(client: Client) -> None:
     import pandas as pd
 
     frame = pd.DataFrame({"key": [i % 4 for i in range(10_000)], "value": range(10_000)})
-    result = client.compute(dd.from_pandas(frame, npartitions=8).groupby("key")["value"].sum())
+    result = computed(client, dd.from_pandas(frame, npartitions=8).groupby("key")["value"].sum(),
+                      "group sums")
     expected = frame.groupby("key")["value"].sum()
-    expect_equal("dask", "group sums", expected.to_dict(), result.result().sort_index().to_dict())
+    expect_equal("dask", "group sums", expected.to_dict(), result.sort_index().to_dict())
 
 
 @pytest.mark.check("dask.versions")

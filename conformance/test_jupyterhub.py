@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import socket
@@ -13,11 +14,13 @@ import pytest
 import requests
 
 from harness.checks import expect, expect_equal
+from harness.errors import WaitTimeoutError
 from harness.versioning import expect_versions
 from harness.wait import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from harness.stack import Stack
 
@@ -59,21 +62,48 @@ def user_token(hub: str, username: str, password: str) -> requests.Response:
                                "note": "conformance", "expires_in": 3600})
 
 
-def start_server(hub: str, username: str, token: str) -> str:
-    """Start the user's default server through the API, wait until ready; return its URL."""
+def start_server(hub: str, username: str, token: str, hub_log: Path | None = None) -> str:
+    """Start the user's default server through the API, wait until ready; return its URL.
+
+    A spawn that fails says why: the hub's answer and, where the hub's log is readable
+    (`logs/jupyterhub.log` beside a local stack file), the spawner's own output.
+    """
     headers = {"Authorization": f"token {token}"}
     response = requests.post(f"{hub}/hub/api/users/{username}/server", headers=headers,
                              timeout=60)
     expect("jupyterhub", response.status_code in {201, 202}, "201 or 202 from POST .../server",
-           f"{response.status_code} {response.text[:200]}")
+           f"{response.status_code} {response.text[:200]}{spawner_output(hub_log)}")
 
     def ready() -> bool:
         model = requests.get(f"{hub}/hub/api/users/{username}", headers=headers, timeout=10)
-        server = model.json().get("servers", {}).get("", {})
+        server = model.json().get("servers", {}).get("")
+        expect("jupyterhub", server, f"the server of {username} to stay pending until ready",
+               f"the hub dropped it{spawner_output(hub_log)}")
         return bool(server.get("ready"))
 
-    wait_until(ready, timeout_s=SPAWN_TIMEOUT_S, what=f"server of {username}", interval_s=0.5)
+    try:
+        wait_until(ready, timeout_s=SPAWN_TIMEOUT_S, what=f"server of {username}",
+                   interval_s=0.5)
+    except WaitTimeoutError as exc:
+        raise AssertionError(f"jupyterhub: expected the server of {username} ready within "
+                             f"{SPAWN_TIMEOUT_S:g}s, got {exc}{spawner_output(hub_log)}"
+                             ) from None
     return f"{hub}/user/{username}"
+
+
+def spawner_output(hub_log: Path | None, lines: int = 15) -> str:
+    """The spawner's own output since the hub's last `Spawning` line, as a message suffix."""
+    if hub_log is None or not hub_log.is_file():
+        return ""
+    logged = hub_log.read_text(encoding="utf-8", errors="replace").splitlines()
+    starts = [i for i, line in enumerate(logged) if " JupyterHub spawner" in line
+              and "Spawning " in line]
+    if not starts:
+        return ""
+    # The hub's own lines name `JupyterHub`, their tracebacks are indented: skip both.
+    own = [line for line in logged[starts[-1] + 1:]
+           if " JupyterHub " not in line and not line.startswith("    ")]
+    return f"; spawner output: {' | '.join(own[-lines:]) or '(none)'}"
 
 
 def stop_server(hub: str, username: str, token: str) -> None:
@@ -97,7 +127,14 @@ class User:
 
 
 @pytest.fixture(scope="module")
-def spawn(hub: str, password: str) -> Iterator[Callable[[], User]]:
+def hub_log(stack: Stack) -> Path | None:
+    """The hub's log, where a local target keeps it beside the stack file; else None."""
+    path = stack.base_dir / "logs" / "jupyterhub.log"
+    return path if path.is_file() else None
+
+
+@pytest.fixture(scope="module")
+def spawn(hub: str, password: str, hub_log: Path | None) -> Iterator[Callable[[], User]]:
     """Factory: a new user with a running server; every server is stopped afterwards."""
     users: list[User] = []
 
@@ -109,7 +146,7 @@ def spawn(hub: str, password: str) -> Iterator[Callable[[], User]]:
                      response.status_code)
         token = response.json()["token"]
         started = time.monotonic()
-        user = User(hub, name, token, start_server(hub, name, token))
+        user = User(hub, name, token, start_server(hub, name, token, hub_log))
         print(f"jupyterhub: {name}'s server ready in {time.monotonic() - started:.1f}s")
         users.append(user)
         return user
@@ -119,10 +156,31 @@ def spawn(hub: str, password: str) -> Iterator[Callable[[], User]]:
         stop_server(hub, user.name, user.token)
 
 
+class Spawned:
+    """The shared user's server, or why its spawn failed: judged by each check that needs
+    it, so a spawn that fails is a failed check, not an error of a fixture.
+    """
+
+    def __init__(self, spawn: Callable[[], User]) -> None:
+        self.user: User | None = None
+        self.failure: AssertionError | None = None
+        try:
+            self.user = spawn()
+        except AssertionError as exc:
+            self.failure = exc
+
+    def get(self) -> User:
+        """The user with a running server; raises the spawn's failure."""
+        if self.failure is not None:
+            raise AssertionError(str(self.failure))
+        assert self.user is not None
+        return self.user
+
+
 @pytest.fixture(scope="module")
-def user(spawn: Callable[[], User]) -> User:
+def user(spawn: Callable[[], User]) -> Spawned:
     """One user whose server the checks share."""
-    return spawn()
+    return Spawned(spawn)
 
 
 def run_code(user: User, code: str, timeout_s: float = 60.0) -> str:
@@ -134,8 +192,14 @@ def run_code(user: User, code: str, timeout_s: float = 60.0) -> str:
     expect_equal("jupyterhub", "POST /api/kernels status", 201, response.status_code)
     kernel = response.json()["id"]
     ws_url = user.server.replace("http", "ws", 1) + f"/api/kernels/{kernel}/channels"
-    connection = websocket.create_connection(
-        ws_url, header=[f"Authorization: token {user.token}"], timeout=timeout_s)
+    try:
+        connection = websocket.create_connection(
+            ws_url, header=[f"Authorization: token {user.token}"], timeout=timeout_s)
+    except websocket.WebSocketException as exc:
+        requests.delete(f"{user.server}/api/kernels/{kernel}", headers=user.headers, timeout=30)
+        raise AssertionError(f"jupyterhub: expected a websocket to kernel {kernel} of "
+                             f"{user.name}'s server, got {str(exc).split(' -+-+- ')[0]}: "
+                             f"{str(exc).rsplit(' -+-+- ', 1)[-1]}") from None
     msg_id = uuid.uuid4().hex
     header = {"msg_id": msg_id, "msg_type": "execute_request", "username": user.name,
               "session": uuid.uuid4().hex, "version": "5.3", "date": ""}
@@ -234,38 +298,43 @@ def test_unauthenticated_api_refused(hub: str) -> None:
 
 
 @pytest.mark.check("jupyterhub.spawn")
-def test_spawn_reaches_ready(user: User) -> None:
+def test_spawn_reaches_ready(user: Spawned) -> None:
     """A server started through the API answers through the proxy, as its user."""
-    status = requests.get(f"{user.server}/api/status", headers=user.headers, timeout=30)
+    served = user.get()
+    status = requests.get(f"{served.server}/api/status", headers=served.headers, timeout=30)
     expect_equal("jupyterhub", "GET /user/NAME/api/status", 200, status.status_code)
-    me = requests.get(f"{user.hub}/hub/api/user", headers=user.headers, timeout=10).json()
-    expect_equal("jupyterhub", "user the token belongs to", user.name, me.get("name"))
+    me = requests.get(f"{served.hub}/hub/api/user", headers=served.headers, timeout=10).json()
+    expect_equal("jupyterhub", "user the token belongs to", served.name, me.get("name"))
     expect("jupyterhub", me.get("servers", {}).get("", {}).get("ready"),
            "the hub to report the server ready", me.get("servers"))
 
 
 @pytest.mark.check("jupyterhub.kernel")
-def test_kernel_executes(user: User) -> None:
+def test_kernel_executes(user: Spawned) -> None:
     """Code sent over a kernel's websocket runs, and its output comes back."""
+    served = user.get()
     n = secrets.randbelow(10_000) + 10
-    output = run_code(user, f"print(sum(range({n})))")
+    output = run_code(served, f"print(sum(range({n})))")
     expect_equal("jupyterhub", f"kernel output of sum(range({n}))", str(n * (n - 1) // 2),
                  output.strip())
 
 
 @pytest.mark.check("jupyterhub.storage")
-def test_storage_writable(stack: Stack, user: User) -> None:
+def test_storage_writable(stack: Stack, user: Spawned) -> None:
     """`singleuser_storage_mount_path` exists in the user's server, is writable, reads back."""
-    path = stack.tools["jupyterhub"].expect["storage_path"].format(username=user.name)
+    served = user.get()
+    path = stack.tools["jupyterhub"].expect["storage_path"].format(username=served.name)
     payload = secrets.token_hex(16)
     code = (f"import os, pathlib\np = pathlib.Path({path!r})\n"
             f"print(p.is_dir(), os.access(p, os.W_OK))\n"
-            f"(p / 'conformance-probe.txt').write_text({payload!r})\n"
-            f"print((p / 'conformance-probe.txt').read_text())")
-    lines = run_code(user, code).split()
+            f"if p.is_dir():\n"
+            f"    (p / 'conformance-probe.txt').write_text({payload!r})\n"
+            f"    print((p / 'conformance-probe.txt').read_text())")
+    lines = run_code(served, code).split()
     expect_equal("jupyterhub", f"{path} is a directory and writable", ["True", "True"],
                  lines[:2])
-    expect_equal("jupyterhub", "content read back from the storage path", payload, lines[2])
+    expect_equal("jupyterhub", "content read back from the storage path", [payload],
+                 lines[2:3])
 
 
 @pytest.mark.check("jupyterhub.stop-server")
@@ -282,5 +351,8 @@ def test_stop_server_stops_process(spawn: Callable[[], User]) -> None:
     expect("jupyterhub", after.status_code != 200, "the stopped server no longer to answer",
            after.status_code)
     if host == socket.gethostname():  # the server ran on this machine: its process is visible
-        wait_until(lambda: not psutil.pid_exists(int(pid)), timeout_s=30,
-                   what=f"exit of {user.name}'s server process {pid}")
+        with contextlib.suppress(WaitTimeoutError):
+            wait_until(lambda: not psutil.pid_exists(int(pid)), timeout_s=30,
+                       what=f"exit of {user.name}'s server process {pid}")
+        expect("jupyterhub", not psutil.pid_exists(int(pid)),
+               f"{user.name}'s server process {pid} to exit within 30s", "still running")

@@ -1,0 +1,130 @@
+"""Faults of a running Dask cluster, each caught by the check that guards against it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+
+from harness.envs import ensure_env
+from harness.launchers.base import PythonEnv, free_port
+from harness.wait import wait_until
+from tests.faults.conftest import Started, started
+from tests.faults.framework import assert_caught, broken_copy, run_check, write_stack
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+pytestmark = [pytest.mark.faults, pytest.mark.integration]
+WORKERS = 2
+# A real `distributed` of another release, in its own cached uv environment.
+OTHER_DISTRIBUTED = ("distributed==2026.1.2",)
+
+
+@pytest.fixture(scope="module")
+def dask(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
+    """A scheduler and two workers of the defaults scenario, shared by the module's faults."""
+    with started(tmp_path_factory.mktemp("dask"), {"dask"}, worker_replicas=WORKERS) as stack:
+        yield stack
+
+
+def workers_seen(stack: Started) -> int:
+    """How many workers the scheduler knows now."""
+    from distributed import Client
+
+    with Client(stack.stack.tools["dask"].endpoints["scheduler"], timeout=30) as client:
+        return len(client.scheduler_info(n_workers=-1)["workers"])
+
+
+def kill(stack: Started, component: str) -> None:
+    """SIGKILL a worker and its nanny, as an OOM-killed pod dies."""
+    (running,) = [r for r in stack.supervisor.running if r.spec.name == component]
+    assert running.executor.process is not None
+    os.killpg(running.executor.process.pid, signal.SIGKILL)
+
+
+def restore(stack: Started, components: list[str]) -> None:
+    """Start killed workers again and wait until the scheduler counts them all."""
+    for component in components:
+        stack.supervisor.restart(component)
+    wait_until(lambda: workers_seen(stack) == WORKERS, timeout_s=120, what="workers back")
+
+
+def extra_worker(stack: Started, python: PythonEnv, env: dict[str, str], directory: Path
+                 ) -> subprocess.Popen[bytes]:
+    """A worker that joins the cluster from outside the launcher: another env or version."""
+    scheduler = stack.stack.tools["dask"].endpoints["scheduler"]
+    process = subprocess.Popen(
+        python.module("distributed.cli.dask_worker", scheduler, "--no-nanny", "--host",
+                      "127.0.0.1", "--nthreads", "1", "--dashboard-address",
+                      f"127.0.0.1:{free_port()}", "--local-directory", str(directory)),
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_until(lambda: workers_seen(stack) == WORKERS + 1, timeout_s=120,
+               what="the extra worker to join")
+    return process
+
+
+def stop_extra(stack: Started, process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    wait_until(lambda: workers_seen(stack) == WORKERS, timeout_s=60, what="extra worker gone")
+
+
+def test_closed_port(dask: Started, closed_port: str) -> None:
+    broken = broken_copy(dask.stack)
+    broken.tools["dask"].endpoints["scheduler"] = f"tcp://{closed_port}"
+    verdict = run_check(write_stack(broken, dask.directory, "closed"), keyword="client_connects")
+    assert_caught(verdict, "dask.connect:closed-port", "dask.connect", exits=(1, 3),
+                  statuses=("fail", "error"), says=(closed_port.rsplit(":", 1)[1],))
+
+
+def test_killed_worker(dask: Started) -> None:
+    kill(dask, "dask-worker-1")
+    try:
+        verdict = run_check(dask.stack_file, keyword="worker_count")
+    finally:
+        restore(dask, ["dask-worker-1"])
+    assert_caught(verdict, "dask.worker-count:killed-worker", "dask.worker-count",
+                  says=("number of workers", f"expected {WORKERS}", "got 1"))
+
+
+def test_worker_without_environment(dask: Started, tmp_path: Path) -> None:
+    wanted = dask.stack.tools["dask"].expect["worker_environment"]
+    env = {k: v for k, v in os.environ.items() if k not in wanted}
+    process = extra_worker(dask, PythonEnv(), env, tmp_path)
+    try:
+        verdict = run_check(dask.stack_file, keyword="worker_environment")
+    finally:
+        stop_extra(dask, process)
+    name = sorted(wanted)[0]
+    assert_caught(verdict, "dask.worker-environment:worker-without-env",
+                  "dask.worker-environment", says=(f"expected {wanted!r}", f"'{name}': None"))
+
+
+def test_worker_of_other_distributed(dask: Started, tmp_path: Path) -> None:
+    other = ensure_env("dask-other-distributed", OTHER_DISTRIBUTED, timeout_s=600)
+    process = extra_worker(dask, other, dict(os.environ), tmp_path)
+    try:
+        verdict = run_check(dask.stack_file, keyword="versions_match")
+    finally:
+        stop_extra(dask, process)
+    assert_caught(verdict, "dask.versions:worker-of-other-distributed", "dask.versions",
+                  says=("one version of", OTHER_DISTRIBUTED[0].split("==")[1]))
+
+
+def test_no_workers(dask: Started) -> None:
+    components = [f"dask-worker-{i}" for i in range(WORKERS)]
+    for component in components:
+        kill(dask, component)
+    wait_until(lambda: workers_seen(dask) == 0, timeout_s=60, what="workers gone")
+    try:
+        verdict = run_check(dask.stack_file, keyword="array_computation or dataframe")
+    finally:
+        restore(dask, components)
+    for check in ("dask.array", "dask.dataframe"):
+        assert_caught(verdict, f"{check}:no-workers", check,
+                      says=("expected a worker to compute", "got []"))
