@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from harness.console import RunConsole
     from harness.scenario import Scenario
+    from harness.static.render import Rendered
     from harness.targets.base import Target
 
 
@@ -106,13 +107,17 @@ def run_scenario(
     generated = run_secrets(scenario)
     for name, value in generated.items():
         secrets.put(name, value)
-    target.prepare(scenario, run_dir, secrets, options.tools, options.unselected)
     phases["validate"] = time.monotonic() - started
 
-    if not _static_stage(scenario, generated, console, result, phases):
+    rendered = _static_stage(scenario, generated, console, result, phases)
+    if rendered is None:
         result.phases_s = {k: round(v, 2) for k, v in phases.items()}
         result.exit_code = exit_code_for(result.checks, [])
         return result
+    # The target runs what the modules rendered; so it is prepared after the static stage.
+    mark = time.monotonic()
+    target.prepare(scenario, run_dir, secrets, options.tools, options.unselected, rendered)
+    phases["validate"] += time.monotonic() - mark
 
     memory = _PeakMemory(target)
     interrupted = False
@@ -156,8 +161,8 @@ def _logs_of(run_dir: Path, tool: str) -> str:
 def _static_stage(
     scenario: Scenario, secrets: dict[str, str], console: RunConsole, result: ScenarioRun,
     phases: dict[str, float],
-) -> bool:
-    """Render and check the modules' values; False when a contract fails (nothing to start)."""
+) -> Rendered | None:
+    """Render and check the modules' values; None when a contract fails (nothing to start)."""
     console.phase("static", "render each module's Helm values; check the charts' contracts")
     mark = time.monotonic()
     static = run_static_stage(scenario, secrets)
@@ -165,7 +170,7 @@ def _static_stage(
     phases["static"] = time.monotonic() - mark
     for failure in static.failures:
         console.component(failure.module, "failed", str(failure))
-    return not static.failures
+    return None if static.failures else static.rendered
 
 
 def _provision_and_check(

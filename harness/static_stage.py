@@ -57,12 +57,14 @@ def run_static_stage(scenario: Scenario, secrets: Mapping[str, str]) -> StaticRe
         BadInputError: Terraform rejected a tfvars value; names the file and variable.
         ModuleDefectError: the modules could not be rendered at all.
     """
+    from harness.launchers.chart_values import terraform_dir  # noqa: PLC0415
     from harness.static.contract import check_contracts  # noqa: PLC0415 - loads Terraform
     from harness.static.registry import registry_checks  # noqa: PLC0415
     from harness.static.render import InvalidTfvarsError, RenderError, render_scenario  # noqa: PLC0415
 
     try:
-        rendered = render_scenario(dict(scenario.tfvars), secrets=dict(secrets))
+        rendered = render_scenario(dict(scenario.tfvars), secrets=dict(secrets),
+                                   terraform_dir=terraform_dir())
     except InvalidTfvarsError as exc:
         msg = f"{scenario.path}: field 'tfvars.{exc.variable}': {exc.detail}"
         raise BadInputError(msg) from exc
