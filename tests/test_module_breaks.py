@@ -91,3 +91,33 @@ def test_jupyterhub_module_without_oauth_admin_users(tmp_path: Path) -> None:
     assert (code, failed["status"]) == (1, "fail"), failed
     assert "admin flag of 'ada'" in failed["message"]
     assert "True" in failed["message"]
+
+
+def test_prefect_module_without_work_queues(tmp_path: Path) -> None:
+    # `worker.config.workQueues` left at the chart's default (none): the worker polls the
+    # pool's default queue, not the scenario's label.
+    root = broken_root(tmp_path, "prefect", "workQueues = var.agent_prefect_labels",
+                       "workQueues = []")
+    scenario = tmp_path / "labels.yaml"
+    scenario.write_text("description: a worker with one label\n"
+                        "tfvars:\n  agent_prefect_labels: [etl]\n", encoding="utf-8")
+    code, checks = run_on(tmp_path, root, "--scenario", str(scenario), "--tools", "prefect",
+                          "-m", "prefect", "-k", "worker_polls")
+    assert checks["prefect.values-contract.prefect-worker"]["status"] == "pass"
+    failed = checks["prefect.worker"]
+    assert (code, failed["status"]) == (1, "fail"), failed
+    assert "expected work queue 'etl' for label 'etl', got {'default'}" in failed["message"]
+
+
+def test_feast_module_that_forgets_the_redis_online_store(tmp_path: Path) -> None:
+    # The online store's choice loses its Redis branch: the feature server writes to
+    # PostgreSQL while the scenario asks for Redis.
+    root = broken_root(tmp_path, "feast", "[local.redis_on ? 2 : (local.pg_on ? 1 : 0)]",
+                       "[local.pg_on ? 1 : 0]")
+    code, checks = run_on(tmp_path, root, "--tools", "feast", "-m", "feast",
+                          "-k", "online_store_is_the_one")
+    assert checks["feast.values-contract.feast-feature-server"]["status"] == "pass"
+    failed = checks["feast.online-store"]
+    assert (code, failed["status"]) == (1, "fail"), failed
+    assert "online store type in the configuration: expected 'redis', got 'postgres'" in \
+        failed["message"]

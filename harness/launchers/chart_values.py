@@ -100,9 +100,15 @@ def render_for(scenario: Scenario, secrets: SecretStore) -> Rendered:
         except KeyError:
             secrets.put(name, generated)
             values[name] = generated
+    from harness.static.render import RenderError  # noqa: PLC0415
+    from harness.static_stage import render_failure  # noqa: PLC0415
+
     root = terraform_dir()
-    return _render(json.dumps(scenario.tfvars, sort_keys=True),
-                   json.dumps(values, sort_keys=True), str(root) if root else "")
+    try:
+        return _render(json.dumps(scenario.tfvars, sort_keys=True),
+                       json.dumps(values, sort_keys=True), str(root) if root else "")
+    except RenderError as exc:
+        raise render_failure(scenario, exc) from exc
 
 
 @functools.lru_cache(maxsize=16)

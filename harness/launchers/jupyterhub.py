@@ -100,7 +100,12 @@ class JupyterhubLauncher(Launcher):
         """The stand-in's base URL: the authenticator's `github_url`."""
         return f"http://127.0.0.1:{self.github_port}"
 
-    def storage_template(self, mount_path: str) -> str:
+    @property
+    def storage_template(self) -> str:
+        """Where the chart's `singleuser.storage.homeMountPath` is for user `{username}`."""
+        return self._under_users_root(self.mount_path)
+
+    def _under_users_root(self, mount_path: str) -> str:
         """Where `mount_path` is for user `{username}`: under their root."""
         mount = PurePosixPath(mount_path)
         # Each user's directory plays their pod's filesystem, as MLflow's state plays its pod's.
@@ -147,7 +152,7 @@ class JupyterhubLauncher(Launcher):
             "pid_file": str(state / "jupyterhub.pid"),
             "hub_config": self._hub_config_without_secrets(),
             "home": str(state / "users" / "{username}" / "home" / "jovyan"),
-            "storage": self.storage_template(self.mount_path),
+            "storage": self.storage_template,
             "singleuser_cmd": [python, "-m", "jupyterhub.singleuser"],
             # A root user's server refuses to start without it (containers run as jovyan).
             "singleuser_args": ["--allow-root"] if os.geteuid() == 0 else [],
@@ -198,7 +203,7 @@ class JupyterhubLauncher(Launcher):
         endpoints = {"hub": self.url}
         expect: dict[str, Any] = {
             "authenticator": "dummy",
-            "storage_path": self.storage_template(self.settings.singleuser_storage_mount_path)}
+            "storage_path": self._under_users_root(self.settings.singleuser_storage_mount_path)}
         if self.github is not None:
             endpoints["github"] = self.github_url
             expect.update({

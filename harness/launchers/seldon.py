@@ -51,7 +51,10 @@ class SeldonLauncher(Launcher):
 
     def __init__(self, context: LaunchContext) -> None:
         super().__init__(context)
+        # What the checks expect comes from the scenario; what runs, from the chart's values.
         self.settings = SeldonSettings.from_scenario(context.scenario)
+        self.usage_metrics = bool(context.values.get("seldon-core-operator",
+                                                     "usageMetrics.enabled"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.tracking_uri = ""
@@ -77,7 +80,7 @@ class SeldonLauncher(Launcher):
             "--state-dir", str(self.context.state_dir / "deployments"),
             "--tracking-uri", self.tracking_uri, "--ready-timeout-s", str(max(timeout_s, 180)),
         )
-        if self.settings.usage_metrics_enabled:
+        if self.usage_metrics:
             argv.append("--metrics")
         yield ProcessSpec(name="seldon-controlplane", argv=argv, health_url=f"{self.url}/healthz",
                           timeout_s=timeout_s)
