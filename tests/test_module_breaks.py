@@ -93,6 +93,17 @@ def test_jupyterhub_module_without_oauth_admin_users(tmp_path: Path) -> None:
     assert "True" in failed["message"]
 
 
+def test_jupyterhub_module_without_the_dummy_password(tmp_path: Path) -> None:
+    # `hub.config.DummyAuthenticator.password` dropped: the hub lets any password in.
+    root = broken_root(tmp_path, "jupyterhub", "      password = var.dummy_password\n", "")
+    code, checks = run_on(tmp_path, root, "--tools", "jupyterhub", "-m", "jupyterhub",
+                          "-k", "wrong_password_refused")
+    assert checks["jupyterhub.values-contract.jupyterhub"]["status"] == "pass"
+    failed = checks["jupyterhub.login-refused"]
+    assert (code, failed["status"]) == (1, "fail"), failed
+    assert "expected a redirect to the login page without a session, got " in failed["message"]
+
+
 def test_prefect_module_without_work_queues(tmp_path: Path) -> None:
     # `worker.config.workQueues` left at the chart's default (none): the worker polls the
     # pool's default queue, not the scenario's label.
