@@ -9,7 +9,7 @@ import pytest
 
 from harness.errors import BadInputError, ModuleDefectError
 from harness.launchers.base import LaunchContext, ProcessSpec, PythonEnv
-from harness.launchers.chart_values import ChartValues, render_for
+from harness.launchers.chart_values import ChartValues, render_for, terraform_dir
 from harness.launchers.dask import DaskLauncher
 from harness.launchers.mlflow import MlflowLauncher
 from harness.scenario import load_scenario
@@ -114,3 +114,11 @@ def test_python_env_from_scenario(tmp_path: Path) -> None:
     assert python_env(scenario, "feast") == PythonEnv()
     with pytest.raises(BadInputError, match=r"field 'local.python.mlflow'.*not an executable"):
         python_env(scenario, "mlflow")
+
+
+def test_another_root_module_must_be_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_TERRAFORM_DIR", str(tmp_path))
+    with pytest.raises(BadInputError, match=r"HARNESS_TERRAFORM_DIR=.*not a root module"):
+        terraform_dir()
+    monkeypatch.setenv("HARNESS_TERRAFORM_DIR", "")
+    assert terraform_dir() is None
