@@ -45,7 +45,10 @@ def connect(stack: Stack, tool: str) -> psycopg.Connection[tuple[Any, ...]]:
     import psycopg
 
     database = external_database(stack, tool)
-    served = urlparse(stack.tools[tool].endpoints["database"])
+    where = stack.tools[tool].endpoints.get("database")
+    expect(tool, where, "the stack to say where the scenario's database host is served "
+           "(endpoints.database)", stack.tools[tool].endpoints)
+    served = urlparse(str(where))
     try:
         return psycopg.connect(host=served.hostname, port=served.port, dbname=database["name"],
                                user=database["user"], password=stack.secret(tool, "database"),

@@ -309,7 +309,10 @@ def test_metrics_count_requests(stack: Stack, deployment: dict[str, Any],
     """With usage metrics on, the model server's metrics count the inference requests sent."""
     if not stack.tools["seldon"].expect.get("metrics"):
         pytest.skip("usage_metrics_enabled is false in this scenario")
-    metrics_url = deployment["status"]["address"]["metrics"]
+    address = deployment["status"]["address"]
+    metrics_url = address.get("metrics")
+    expect("seldon", metrics_url, "a /metrics address in the deployment's status "
+           "(usage_metrics_enabled is true)", address)
     model = model_url(deployment).rsplit("/", 1)[1]
     counter = f'model_infer_request_success_total{{model="{model}"'
 

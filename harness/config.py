@@ -21,3 +21,7 @@ DEFAULT_CHECKS_TIMEOUT_S = 1800.0
 
 ENV_PARALLEL = "HARNESS_PARALLEL"
 DEFAULT_PARALLEL = 2  # scenarios side by side; two cores are the bottleneck
+
+# Advanced: render the modules of another root module (a copy of terraform/), e.g. to prove
+# that a broken module value makes a runtime check fail. No flag: not for everyday runs.
+ENV_TERRAFORM_DIR = "HARNESS_TERRAFORM_DIR"

@@ -112,7 +112,6 @@ def run_scenario(
     generated = run_secrets(scenario)
     for name, value in generated.items():
         secrets.put(name, value)
-    target.prepare(scenario, run_dir, secrets, options.tools, options.unselected)
     phases["validate"] = time.monotonic() - started
 
     static = _static_stage(scenario, generated, console, result, phases)
@@ -120,6 +119,11 @@ def run_scenario(
         result.phases_s = {k: round(v, 2) for k, v in phases.items()}
         result.exit_code = exit_code_for(result.checks, [])
         return result
+    # The target runs what the modules rendered; so it is prepared after the static stage.
+    mark = time.monotonic()
+    target.prepare(scenario, run_dir, secrets, options.tools, options.unselected,
+                   static.rendered)
+    phases["validate"] += time.monotonic() - mark
 
     memory = _PeakMemory(target)
     interrupted = False
@@ -137,14 +141,8 @@ def run_scenario(
             memory.done.set()
             with signals_ignored():
                 mark = time.monotonic()
-                if options.keep and not interrupted and not result.infrastructure_errors:
-                    console.phase("keep", "the stack stays up")
-                    target.detach()
-                    _forget_restarts(run_dir / "stack.json")
-                else:
-                    console.phase("teardown")
-                    result.infrastructure_errors += target.down(console)
-                    secrets.remove_files()
+                _keep_or_tear_down(options.keep and not interrupted, run_dir, console, target,
+                                   secrets, result)
                 phases["teardown"] = time.monotonic() - mark
     if interrupted:
         msg = f"run {run_dir.name} interrupted; everything it started is stopped"
@@ -157,6 +155,19 @@ def run_scenario(
     result.exit_code = exit_code_for(result.checks, result.infrastructure_errors,
                                      options.fail_on_flaky)
     return result
+
+
+def _keep_or_tear_down(keep: bool, run_dir: Path, console: RunConsole, target: Target,
+                       secrets: SecretStore, result: ScenarioRun) -> None:
+    """Leave a healthy stack up when asked to (`--keep`); otherwise stop everything."""
+    if keep and not result.infrastructure_errors:
+        console.phase("keep", "the stack stays up")
+        target.detach()
+        _forget_restarts(run_dir / "stack.json")
+        return
+    console.phase("teardown")
+    result.infrastructure_errors += target.down(console)
+    secrets.remove_files()
 
 
 def _forget_restarts(stack_path: Path) -> None:

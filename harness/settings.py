@@ -1,4 +1,8 @@
-"""Typed per-tool settings that the local target derives from a scenario's root variables."""
+"""Typed per-tool settings read from a scenario's root variables: what the checks expect.
+
+What the local target runs comes from the modules' rendered values instead
+(harness/launchers/chart_values.py), so a module that loses a value shows as a failed check.
+"""
 
 from __future__ import annotations
 

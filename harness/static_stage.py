@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from harness.scenario import Scenario
     from harness.static.contract import Verdict
-    from harness.static.render import Rendered
+    from harness.static.render import Rendered, RenderError
 
 
 @dataclass(frozen=True)
@@ -57,16 +57,26 @@ def run_static_stage(scenario: Scenario, secrets: Mapping[str, str]) -> StaticRe
         BadInputError: Terraform rejected a tfvars value; names the file and variable.
         ModuleDefectError: the modules could not be rendered at all.
     """
+    from harness.launchers.chart_values import terraform_dir  # noqa: PLC0415
     from harness.static.contract import check_contracts  # noqa: PLC0415 - loads Terraform
     from harness.static.registry import registry_checks  # noqa: PLC0415
-    from harness.static.render import InvalidTfvarsError, RenderError, render_scenario  # noqa: PLC0415
+    from harness.static.render import RenderError, render_scenario  # noqa: PLC0415
 
     try:
-        rendered = render_scenario(dict(scenario.tfvars), secrets=dict(secrets))
-    except InvalidTfvarsError as exc:
-        msg = f"{scenario.path}: field 'tfvars.{exc.variable}': {exc.detail}"
-        raise BadInputError(msg) from exc
+        rendered = render_scenario(dict(scenario.tfvars), secrets=dict(secrets),
+                                   terraform_dir=terraform_dir())
     except RenderError as exc:
-        raise ModuleDefectError(f"terraform/: cannot render the modules' values: {exc}") from exc
+        raise render_failure(scenario, exc) from exc
     extra = registry_checks(scenario.tfvars, rendered, secrets)
     return StaticResult(rendered, check_contracts(rendered), extra)
+
+
+def render_failure(scenario: Scenario, exc: RenderError) -> BadInputError | ModuleDefectError:
+    """What a rendering failure is: a tfvars value Terraform rejects is bad input, naming the
+    field; anything else is a defect of the modules.
+    """
+    from harness.static.render import InvalidTfvarsError  # noqa: PLC0415
+
+    if isinstance(exc, InvalidTfvarsError):
+        return BadInputError(f"{scenario.path}: field 'tfvars.{exc.variable}': {exc.detail}")
+    return ModuleDefectError(f"terraform/: cannot render the modules' values: {exc}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.launchers.base import LaunchContext, Launcher, ProcessSpec, TaskSpec
-from harness.scenario import load_scenario
+from harness.launchers.chart_values import ChartValues, render_for
+from harness.scenario import TOOLS, load_scenario
 from harness.secrets import SecretStore
 from harness.supervisor import Supervisor
 
@@ -15,11 +16,15 @@ if TYPE_CHECKING:
 
 def context(tmp_path: Path, name: str, scenario: str = "defaults",
             secrets: SecretStore | None = None, **tfvars: object) -> LaunchContext:
-    """A launch context of scenario `scenario` with `tfvars` overridden."""
+    """A launch context of scenario `scenario` with `tfvars` overridden, configured as a run
+    configures it: from the values the modules render for that scenario.
+    """
     loaded = load_scenario(scenario)
     loaded.tfvars.update(tfvars)
+    store = secrets or SecretStore()
+    values = ChartValues.of(render_for(loaded, store), name) if name in TOOLS else ChartValues()
     return LaunchContext(scenario=loaded, state_dir=tmp_path / "state" / name,
-                         secrets=secrets or SecretStore(), default_timeout_s=120)
+                         secrets=store, default_timeout_s=120, values=values)
 
 
 def start(supervisor: Supervisor, launcher: Launcher) -> None:

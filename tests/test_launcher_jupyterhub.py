@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import requests
 
 from harness.errors import BadInputError
 from harness.launchers.base import ProcessSpec
+from harness.launchers.chart_values import ChartValues
 from harness.launchers.jupyterhub import JupyterhubLauncher
 from harness.secrets import SecretStore
 from tests import launching
@@ -66,6 +68,31 @@ def test_own_password_is_no_finding(tmp_path: Path) -> None:
     assert not any("documented default" in f or "plain HTTP" in f for f in hub.findings())
 
 
+def test_hub_runs_the_values_and_the_checks_expect_the_scenario(tmp_path: Path) -> None:
+    # A module whose hub.config lost its admins and mounts storage elsewhere: the hub gets
+    # that, while the Stack entry keeps what the scenario asks for.
+    context = launching.context(tmp_path, "jupyterhub", scenario="oauth")
+    config = {"JupyterHub": {"authenticator_class": "github"},
+              "GitHubOAuthenticator": {"client_id": "other", "client_secret": "s",
+                                       "oauth_callback_url": "https://x.example/hub/cb"}}
+    values = ChartValues("jupyterhub", {"jupyterhub": {
+        "hub": {"config": config}, "singleuser": {"storage": {"homeMountPath": "/elsewhere"}}}})
+    hub = JupyterhubLauncher(dataclasses.replace(context, values=values))
+    context.state_dir.mkdir(parents=True)
+    *_, hub_spec = list(hub.processes())
+    assert isinstance(hub_spec, ProcessSpec)
+    assert hub_spec.env["GITHUB_CLIENT_SECRET"] == "s"
+    settings = json.loads((context.state_dir / "settings.json").read_text(encoding="utf-8"))
+    assert settings["hub_config"]["GitHubOAuthenticator"] == {
+        "client_id": "other", "oauth_callback_url": f"{hub.url}/hub/cb",
+        "github_url": hub.github_url}
+    assert settings["storage"].endswith("/{username}/elsewhere")
+    expect = hub.entry().expect
+    assert (expect["client_id"], expect["admin_users"]) == ("Iv1.mlops-conformance", ["ada"])
+    assert expect["oauth_callback_url"] == f"{hub.url}/hub/oauth_callback"
+    assert expect["storage_path"].endswith("/{username}/home/jovyan/persistent")
+
+
 def test_oauth_runs_against_the_github_stand_in(tmp_path: Path) -> None:
     secrets = SecretStore()
     secrets.put("oauth_github_client_secret", "client-secret-of-the-run")
@@ -90,7 +117,9 @@ def test_oauth_runs_against_the_github_stand_in(tmp_path: Path) -> None:
     assert "JHUB_DUMMY_PASSWORD" not in hub_spec.env
     settings = (context.state_dir / "settings.json").read_text(encoding="utf-8")
     assert "client-secret-of-the-run" not in settings, "the secret reaches the hub by env only"
-    assert json.loads(settings)["github"]["allowed_organizations"] == ["mlops-conformance"]
+    github = json.loads(settings)["hub_config"]["GitHubOAuthenticator"]
+    assert github["allowed_organizations"] == ["mlops-conformance"]
+    assert "client_secret" not in github  # it reaches the hub through its environment
     entry = hub.entry()
     assert entry.endpoints["github"] == hub.github_url
     assert entry.expect["authenticator"] == "github"

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from harness.scenario import Scenario
     from harness.stack import ToolEntry
 
+from harness.launchers.chart_values import ChartValues
 from harness.secrets import SecretStore
 
 
@@ -89,13 +90,17 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class LaunchContext:
-    """What a launcher is given: its scenario, a private state directory, a Python env."""
+    """What a launcher is given: its scenario, a private state directory, a Python env, and
+    its module's rendered Helm values, which configure what it runs (the scenario gives the
+    checks' expectations and local plumbing only).
+    """
 
     scenario: Scenario
     state_dir: Path
     python: PythonEnv = field(default_factory=PythonEnv)
     default_timeout_s: float = 90.0
     secrets: SecretStore = field(default_factory=SecretStore)
+    values: ChartValues = field(default_factory=ChartValues)
 
     def timeout_s(self, component: str) -> float:
         """Readiness timeout for `component`, from the scenario's `local.ready_timeout_s`."""

@@ -1,4 +1,4 @@
-"""Dask: a scheduler and `worker_replicas` workers, each with the scenario's environment."""
+"""Dask: a scheduler and the chart's `worker.replicas` workers, each with its `worker.env`."""
 
 from __future__ import annotations
 
@@ -22,8 +22,13 @@ class DaskLauncher(Launcher):
 
     def __init__(self, context: LaunchContext) -> None:
         super().__init__(context)
+        # What the checks expect comes from the scenario; what runs, from the chart's values.
         self.settings = DaskSettings.from_scenario(context.scenario)
-        self.worker_name = str(context.scenario.var("worker_name") or "worker")
+        values = context.values
+        self.replicas = int(values.get("dask", "worker.replicas", 0))
+        self.environment = {str(e["name"]): str(e.get("value", ""))
+                            for e in values.get("dask", "worker.env", []) if e.get("name")}
+        self.worker_name = str(values.get("dask", "worker.name", "worker"))
         self.scheduler_port = free_port()
         self.dashboard_port = free_port()
 
@@ -44,7 +49,9 @@ class DaskLauncher(Launcher):
             health_url=f"http://127.0.0.1:{self.dashboard_port}/health",
             timeout_s=self.context.timeout_s("dask-scheduler"),
         )
-        yield [self._worker(index) for index in range(self.settings.worker_replicas)]
+        workers = [self._worker(index) for index in range(self.replicas)]
+        if workers:  # none when the values ask for none: the worker-count check says so
+            yield workers
 
     def _worker(self, index: int) -> ProcessSpec:
         name = f"{self.worker_name}-{index}"
@@ -57,13 +64,15 @@ class DaskLauncher(Launcher):
                 "--dashboard-address", f"127.0.0.1:{port}",
                 "--local-directory", str(self.context.state_dir / name),
             ),
-            env=self.settings.environment,
+            env=self.environment,
             health_url=f"http://127.0.0.1:{port}/health",
             timeout_s=self.context.timeout_s("dask-worker"),
         )
 
     def entry(self) -> ToolEntry:
-        """Scheduler and dashboard addresses; the worker count and environment asked for."""
+        """Scheduler and dashboard addresses; the worker count and environment the scenario
+        asks for.
+        """
         return ToolEntry(
             endpoints={
                 "scheduler": self.scheduler_address,

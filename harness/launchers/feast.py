@@ -1,8 +1,12 @@
-"""Feast: `feature_store.yaml` written from the scenario, and `feast serve` as the online server."""
+"""Feast: the `feature_store.yaml` the module renders for its servers, pointed at local stores,
+and `feast serve` as the online server.
+"""
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 import yaml
 from pydantic import Field
@@ -23,6 +27,8 @@ POSTGRES_SECRET = "feast_postgresql_password"  # noqa: S105 - a root variable's 
 REDIS_SECRET = "feast_redis_password"  # noqa: S105 - the secret's name, not its value
 # Feast expands ${VAR} in feature_store.yaml, so passwords stay out of the file, as in the
 # Terraform module; each variable names the Stack credential that holds its value.
+SERVER = "feast-feature-server"  # the online server's release
+OTHER_SERVERS = ("feast-registry", "feast-offline")  # same configuration, other modes
 PASSWORD_ENV = {"FEAST_POSTGRES_PASSWORD": "postgres_password",
                 "FEAST_REDIS_PASSWORD": "redis_password"}
 
@@ -52,27 +58,59 @@ class FeastLauncher(Launcher):
 
     def __init__(self, context: LaunchContext) -> None:
         super().__init__(context)
+        # What the checks expect comes from the scenario; what runs, from the servers' values:
+        # the `feature_store.yaml` the module renders for them.
         self.settings = FeastSettings.from_scenario(context.scenario)
+        self.serving = SERVER in context.values.releases
+        self.store = self._rendered_store()
         self.port = free_port()
         self.database: Database | None = None
         self.redis: RedisLauncher | None = None
 
+    def _rendered_store(self) -> dict[str, Any]:
+        values = self.context.values
+        release = next((r for r in (SERVER, *OTHER_SERVERS) if r in values.releases), None)
+        encoded = values.get(release, "feature_store_yaml_base64", "") if release else ""
+        if not encoded:  # no server at all: a client-side repository of the scenario's project
+            return {"project": self.settings.feast_project}
+        store: dict[str, Any] = yaml.safe_load(base64.b64decode(encoded)) or {}
+        return store
+
+    def _store_type(self, store: str) -> str:
+        kind = (self.store.get(store) or {})
+        return str(kind.get("registry_type" if store == "registry" else "type", ""))
+
     def requires(self) -> tuple[str, ...]:
-        """PostgreSQL and Redis only where the scenario installs them."""
-        wanted = {"postgres": self.settings.feast_posgresql_enabled,
-                  "redis": self.settings.feast_redis_enabled}
+        """PostgreSQL and Redis where the rendered configuration uses them."""
+        wanted = {"postgres": "postgres" in {self._store_type("online_store"),
+                                             self._store_type("offline_store")}
+                              or self._store_type("registry") == "sql",
+                  "redis": self._store_type("online_store") == "redis"}
         return tuple(name for name in self.REQUIRES if wanted[name])
 
     def bind(self, required: Mapping[str, Launcher]) -> None:
-        """Ask PostgreSQL for the `feast` database; Redis for a password if the scenario says."""
+        """Ask PostgreSQL for the database and user the configuration names; Redis for a
+        password where its connection string has one.
+        """
         if "postgres" in required:
             postgres: PostgresLauncher = required["postgres"]  # type: ignore[assignment]
-            self.database = postgres.database("feast", "feast", POSTGRES_SECRET)
+            name, user = self._database()
+            self.database = postgres.database(name, user, POSTGRES_SECRET)
         if "redis" in required:
             redis: RedisLauncher = required["redis"]  # type: ignore[assignment]
-            if self.settings.feast_redis_use_password:
+            online = self.store.get("online_store") or {}
+            if ",password=" in str(online.get("connection_string", "")):
                 redis.require_password(REDIS_SECRET)
             self.redis = redis
+
+    def _database(self) -> tuple[str, str]:
+        """Database and user of the SQL registry, else of the PostgreSQL online store."""
+        registry = self.store.get("registry") or {}
+        if self._store_type("registry") == "sql":
+            url = urlparse(str(registry.get("path", "")))
+            return url.path.lstrip("/"), url.username or ""
+        online = self.store.get("online_store") or {}
+        return str(online.get("database", "")), str(online.get("user", ""))
 
     def feature_store(self) -> dict[str, Any]:
         """The `feature_store.yaml` contents, passwords as `${VAR}` references."""
@@ -81,9 +119,10 @@ class FeastLauncher(Launcher):
         online: dict[str, Any] = {"type": "sqlite", "path": str(state / "online_store.db")}
         if self.database is not None:
             db = self.database
-            registry = {"registry_type": "sql",
-                        "path": db.url("${FEAST_POSTGRES_PASSWORD}", "postgresql+psycopg")}
-            if self.settings.online_store == "postgres":
+            if self._store_type("registry") == "sql":
+                registry = {"registry_type": "sql",
+                            "path": db.url("${FEAST_POSTGRES_PASSWORD}", "postgresql+psycopg")}
+            if self._store_type("online_store") == "postgres":
                 online = {"type": "postgres", "host": db.host, "port": db.port,
                           "database": db.name, "db_schema": "public", "user": db.user,
                           "password": "${FEAST_POSTGRES_PASSWORD}", "sslmode": "disable"}
@@ -92,7 +131,7 @@ class FeastLauncher(Launcher):
             online = {"type": "redis",
                       "connection_string": f"127.0.0.1:{self.redis.port}{password}"}
         registry["cache_ttl_seconds"] = 60
-        return {"project": self.settings.feast_project, "provider": "local",
+        return {"project": self.store.get("project", ""), "provider": "local",
                 "registry": registry, "online_store": online, "offline_store": {"type": "file"},
                 "entity_key_serialization_version": 3}
 
@@ -111,7 +150,7 @@ class FeastLauncher(Launcher):
         repo.mkdir(exist_ok=True)
         text = yaml.safe_dump(self.feature_store(), sort_keys=False)
         (repo / "feature_store.yaml").write_text(text, encoding="utf-8")
-        if not self.settings.feast_online_serving_enabled:
+        if not self.serving:
             return
         by_credential = {v: k for k, v in PASSWORD_ENV.items()}
         env = {by_credential[name]: self.context.secrets.get(secret)
@@ -128,21 +167,24 @@ class FeastLauncher(Launcher):
         )
 
     def entry(self) -> ToolEntry:
-        """The feature server and online store; the client-side `feature_store.yaml`."""
+        """The feature server and online store; the client-side `feature_store.yaml` of what
+        runs; the project and stores the scenario asks for.
+        """
         endpoints: dict[str, str] = {}
-        if self.settings.feast_online_serving_enabled:
+        if self.serving:
             endpoints["feature_server"] = f"http://127.0.0.1:{self.port}"
         if self.redis is not None:
             endpoints["online_store"] = self.redis.url()
-        elif self.database is not None and self.settings.online_store == "postgres":
-            endpoints["online_store"] = f"postgresql://127.0.0.1:{self.database.port}/feast"
+        elif self.database is not None and self._store_type("online_store") == "postgres":
+            database = self.database
+            endpoints["online_store"] = f"postgresql://127.0.0.1:{database.port}/{database.name}"
         credentials = {name: self.context.secrets.ref(secret)
                        for name, secret in self._credentials().items()}
         return ToolEntry(
             endpoints=endpoints, credentials=credentials,
             expect={"project": self.settings.feast_project,
                     "online_store": self.settings.online_store,
-                    "registry": "sql" if self.database is not None else "file",
+                    "registry": "sql" if self.settings.feast_posgresql_enabled else "file",
                     "feature_store_yaml": yaml.safe_dump(self.feature_store(), sort_keys=False),
                     "password_env": PASSWORD_ENV},
         )

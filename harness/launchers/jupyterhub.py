@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from mirakuru.base import ENV_UUID
 
@@ -49,7 +51,13 @@ class JupyterhubLauncher(Launcher):
 
     def __init__(self, context: LaunchContext) -> None:
         super().__init__(context)
+        # What the checks expect comes from the scenario; what runs, from the chart's values:
+        # the hub applies `hub.config` as the chart's hub does.
         self.settings = JupyterhubSettings.from_scenario(context.scenario)
+        self.hub_config: dict[str, Any] = copy.deepcopy(
+            dict(context.values.get("jupyterhub", "hub.config", {})))
+        self.mount_path = str(context.values.get(
+            "jupyterhub", "singleuser.storage.homeMountPath", "/home/jovyan"))
         self.public_port, self.api_port, self.hub_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.public_port}"
         self.proxy_token = context.secrets.generate("jhub_proxy_secret_token", hex_bytes=32)
@@ -60,10 +68,12 @@ class JupyterhubLauncher(Launcher):
             context.secrets.put("dummy_password", password)
         self.password = password
         self.github: StandInConfig | None = None
+        self.github_port = free_port()
         if self.settings.oauth_github_enable:
-            self.github_port = free_port()
-            # The scenario's oauth_github_callback_url names a cluster's hub; here it is ours.
-            self.callback = f"{self.url}/hub/oauth_callback"
+            # The OAuth app registered on GitHub, as the scenario says; its callback URL names
+            # a cluster's hub, here it is the same path on ours.
+            self.callback = self.local_url(self.settings.oauth_github_callback_url) \
+                or f"{self.url}/hub/oauth_callback"
             self.client_secret = self._client_secret()
             # Built now so validation names a scenario without accounts; written at start.
             self.github = StandInConfig.from_scenario(
@@ -78,6 +88,13 @@ class JupyterhubLauncher(Launcher):
                 self.context.secrets.put(_CLIENT_SECRET, given)
             return given or self.context.secrets.generate(_CLIENT_SECRET)
 
+    def local_url(self, url: str) -> str:
+        """`url`'s path on this hub (the cluster's host is ours here); empty stays empty."""
+        if not url:
+            return ""
+        parsed = urlparse(url)
+        return f"{self.url}{parsed.path}" + (f"?{parsed.query}" if parsed.query else "")
+
     @property
     def github_url(self) -> str:
         """The stand-in's base URL: the authenticator's `github_url`."""
@@ -85,8 +102,12 @@ class JupyterhubLauncher(Launcher):
 
     @property
     def storage_template(self) -> str:
-        """Where `singleuser_storage_mount_path` is for user `{username}`: under their root."""
-        mount = PurePosixPath(self.settings.singleuser_storage_mount_path)
+        """Where the chart's `singleuser.storage.homeMountPath` is for user `{username}`."""
+        return self._under_users_root(self.mount_path)
+
+    def _under_users_root(self, mount_path: str) -> str:
+        """Where `mount_path` is for user `{username}`: under their root."""
+        mount = PurePosixPath(mount_path)
         # Each user's directory plays their pod's filesystem, as MLflow's state plays its pod's.
         return str(self.context.state_dir / "users" / "{username}" / mount.relative_to("/"))
 
@@ -99,6 +120,27 @@ class JupyterhubLauncher(Launcher):
             handle.write(self.github.model_dump_json())
         return str(path)
 
+    # Secrets of `hub.config` reach the hub through its environment, never a file.
+    _SECRET_TRAITS = (("DummyAuthenticator", "password", "JHUB_DUMMY_PASSWORD"),
+                      ("GitHubOAuthenticator", "client_secret", "GITHUB_CLIENT_SECRET"))
+
+    def _hub_config_secrets(self) -> dict[str, str]:
+        return {env: str(self.hub_config.get(section, {}).get(trait) or "")
+                for section, trait, env in self._SECRET_TRAITS}
+
+    def _hub_config_without_secrets(self) -> dict[str, Any]:
+        config = copy.deepcopy(self.hub_config)
+        for section, trait, _env in self._SECRET_TRAITS:
+            config.get(section, {}).pop(trait, None)
+        github = config.get("GitHubOAuthenticator")
+        if github is not None:
+            # GitHub is the local stand-in (a closed port without one); the callback URL names
+            # a cluster's hub, here the same path on ours.
+            github["github_url"] = self.github_url
+            github["oauth_callback_url"] = self.local_url(str(github.get("oauth_callback_url")
+                                                              or ""))
+        return config
+
     def _write_config(self) -> str:
         state = self.context.state_dir
         python = str(self.context.python.python)
@@ -108,7 +150,7 @@ class JupyterhubLauncher(Launcher):
             "db": str(state / "jupyterhub.sqlite"),
             "cookie_secret": str(state / "jupyterhub_cookie_secret"),
             "pid_file": str(state / "jupyterhub.pid"),
-            "authenticator": "dummy",
+            "hub_config": self._hub_config_without_secrets(),
             "home": str(state / "users" / "{username}" / "home" / "jovyan"),
             "storage": self.storage_template,
             "singleuser_cmd": [python, "-m", "jupyterhub.singleuser"],
@@ -118,14 +160,6 @@ class JupyterhubLauncher(Launcher):
             # The supervisor's process marker, so its sweep also finds users' servers.
             "env_keep": [ENV_UUID],
         }
-        if self.github is not None:
-            settings["authenticator"] = "github"
-            settings["github"] = {
-                "url": self.github_url, "client_id": self.settings.oauth_github_client_id,
-                "callback_url": self.callback,
-                "allowed_organizations": self.settings.oauth_github_allowed_organizations,
-                "admin_users": self.settings.oauth_github_admin_users,
-            }
         (state / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
         config = state / "jupyterhub_config.py"
         config.write_text(CONFIG, encoding="utf-8")
@@ -154,8 +188,7 @@ class JupyterhubLauncher(Launcher):
             timeout_s=self.context.timeout_s("jupyterhub-proxy"),
         )
         config = self._write_config()
-        auth = ({"GITHUB_CLIENT_SECRET": self.client_secret} if self.github is not None
-                else {"JHUB_DUMMY_PASSWORD": self.password})
+        auth = {env: value for env, value in self._hub_config_secrets().items() if value}
         yield ProcessSpec(
             name="jupyterhub",
             argv=self.context.python.module("jupyterhub", "-f", config),
@@ -168,7 +201,9 @@ class JupyterhubLauncher(Launcher):
     def entry(self) -> ToolEntry:
         """The hub's public URL, the shared password, and what the scenario expects."""
         endpoints = {"hub": self.url}
-        expect: dict[str, Any] = {"authenticator": "dummy", "storage_path": self.storage_template}
+        expect: dict[str, Any] = {
+            "authenticator": "dummy",
+            "storage_path": self._under_users_root(self.settings.singleuser_storage_mount_path)}
         if self.github is not None:
             endpoints["github"] = self.github_url
             expect.update({
@@ -176,8 +211,8 @@ class JupyterhubLauncher(Launcher):
                 "client_id": self.settings.oauth_github_client_id,
                 "oauth_callback_url": self.callback,
                 "oauth_callback_url_note": (
-                    "the local hub's own callback; the scenario's oauth_github_callback_url "
-                    f"({self.settings.oauth_github_callback_url}) names a cluster's hub"),
+                    "the path of the scenario's oauth_github_callback_url "
+                    f"({self.settings.oauth_github_callback_url}) on the local hub"),
                 "admin_users": self.settings.oauth_github_admin_users,
                 "allowed_organizations": self.settings.oauth_github_allowed_organizations,
                 # The stand-in's accounts (login -> organisations), so checks pick users.

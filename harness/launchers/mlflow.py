@@ -30,27 +30,34 @@ class MlflowLauncher(Launcher):
 
     def __init__(self, context: LaunchContext) -> None:
         super().__init__(context)
+        # What the checks expect comes from the scenario; what runs, from the chart's values.
         self.settings = MlflowSettings.from_scenario(context.scenario)
+        values = context.values
+        self.artifact_root = str(values.get("mlflow", "artifactRoot.defaultArtifactRoot", ""))
+        self.external_database = bool(values.get("mlflow", "backendStore.postgres.enabled"))
+        self.database_name = str(values.get("mlflow", "backendStore.postgres.database", ""))
+        self.database_user = str(values.get("mlflow", "backendStore.postgres.user", ""))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database: Database | None = None
 
     def requires(self) -> tuple[str, ...]:
-        """PostgreSQL when the scenario names an external database host."""
-        return ("postgres",) if self.settings.external_database else ()
+        """PostgreSQL when the chart's backend store is an external PostgreSQL."""
+        return ("postgres",) if self.external_database else ()
 
     def bind(self, required: Mapping[str, Launcher]) -> None:
-        """Ask for the external database: `database_name` owned by `db_username`, `db_password`."""
+        """Ask for the external database the chart's `backendStore.postgres` names, with
+        `db_password`.
+        """
         if "postgres" in required:
             postgres: PostgresLauncher = required["postgres"]  # type: ignore[assignment]
-            self.database = postgres.database(self.settings.database_name,
-                                              self.settings.db_username, PASSWORD_SECRET,
-                                              external=True)
+            self.database = postgres.database(self.database_name, self.database_user,
+                                              PASSWORD_SECRET, external=True)
 
-    @property
-    def artifact_destination(self) -> str:
-        """Where artifacts land: a remote URI as given; a pod path mapped into the run's state."""
-        root = self.settings.default_artifact_root
+    def artifact_destination(self, root: str) -> str:
+        """Where artifacts under `root` land: a remote URI as given; a pod path mapped into the
+        run's state.
+        """
         if urlparse(root).scheme not in {"", "file"}:
             return root
         # In the pod `default_artifact_root` is a path in the container's filesystem; here the
@@ -60,7 +67,7 @@ class MlflowLauncher(Launcher):
 
     def processes(self) -> Iterator[Stage]:
         """Yield the tracking server."""
-        destination = self.artifact_destination
+        destination = self.artifact_destination(self.artifact_root)
         if "://" not in destination:
             Path(destination).mkdir(parents=True, exist_ok=True)
         backend_store = f"sqlite:///{self.context.state_dir / 'mlflow.db'}"
@@ -87,17 +94,21 @@ class MlflowLauncher(Launcher):
         return self.context.secrets.get(PASSWORD_SECRET)
 
     def entry(self) -> ToolEntry:
-        """Tracking URI, the artifact destination, and the backend store with its database."""
-        expect: dict[str, object] = {"artifact_destination": self.artifact_destination,
-                                     "backend_store": "sqlite"}
+        """Tracking URI; the artifact destination, the backend store and its database as the
+        scenario asks for them (the connection's host and port are the run's own server).
+        """
+        settings = self.settings
+        expect: dict[str, object] = {
+            "artifact_destination": self.artifact_destination(settings.default_artifact_root),
+            "backend_store": "postgresql" if settings.external_database else "sqlite"}
         endpoints, credentials = {"tracking": self.url}, {}
-        if self.database is not None:
-            expect["backend_store"] = "postgresql"
+        if settings.external_database:
             # The scenario's database, from its tfvars: never from this launcher's connection.
             expect["external_database"] = external_database_of(
                 self.context.scenario, "db_host", "db_port", "database_name", "db_username")
-            # Where this target serves the scenario's database host, as DNS would resolve it.
-            endpoints["database"] = f"postgresql://{self.database.host}:{self.database.port}"
+            if self.database is not None:
+                # Where this target serves the scenario's database host, as DNS would resolve it.
+                endpoints["database"] = f"postgresql://{self.database.host}:{self.database.port}"
             credentials["database"] = self.context.secrets.ref(PASSWORD_SECRET)
         return ToolEntry(endpoints=endpoints, credentials=credentials, expect=expect)
 

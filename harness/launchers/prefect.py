@@ -55,24 +55,37 @@ class PrefectLauncher(Launcher):
 
     def __init__(self, context: LaunchContext) -> None:
         super().__init__(context)
+        # What the checks expect comes from the scenario; what runs, from the charts' values.
         self.settings = PrefectSettings.from_scenario(context.scenario)
+        values = context.values
+        self.worker_enabled = "prefect-worker" in values.releases
+        self.work_pool = str(values.get("prefect-worker", "worker.config.workPool", "")
+                             if self.worker_enabled else "")
+        self.work_queues = [str(q) for q in (values.get(
+            "prefect-worker", "worker.config.workQueues", []) if self.worker_enabled else [])]
+        self.subchart = bool(values.get("prefect-server", "postgresql.enabled"))
+        database = "postgresql.auth" if self.subchart else "externalDatabase"
+        self.database_name = str(values.get(
+            "prefect-server", f"{database}.{'database' if self.subchart else 'name'}", ""))
+        self.database_user = str(values.get("prefect-server", f"{database}.username", ""))
+        self.existing_secret = str(values.get("prefect-server", f"{database}.existingSecret",
+                                              ""))
         self.port = free_port()
         self.worker_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/api"
         self.database: Database | None = None
 
     def bind(self, required: Mapping[str, Launcher]) -> None:
-        """Ask PostgreSQL for the server's database and user: the subchart's, or (with
-        `postgresql_use_subchart = false`) the external one's, whose password is the
-        `password` key of `postgresql_existing_secret`.
+        """Ask PostgreSQL for the server's database and user, as the chart's values name them:
+        the subchart's (`postgresql.auth`), or the external one's (`externalDatabase`), whose
+        password is the `password` key of its `existingSecret`.
         """
         postgres: PostgresLauncher = required["postgres"]  # type: ignore[assignment]
-        settings = self.settings
-        external = not settings.postgresql_use_subchart
-        secret = existing_secret_password(settings.postgresql_existing_secret or "prefect") \
+        external = not self.subchart
+        secret = existing_secret_password(self.existing_secret or "prefect") \
             if external else PASSWORD_SECRET
-        self.database = postgres.database(settings.postgresql_database,
-                                          settings.postgresql_username, secret, external=external)
+        self.database = postgres.database(self.database_name, self.database_user, secret,
+                                          external=external)
 
     def _environment(self, home: str) -> dict[str, str]:
         # Everything Prefect writes (profiles, local results, logs) stays in the run's state.
@@ -87,7 +100,7 @@ class PrefectLauncher(Launcher):
         """Yield the server; create the pool and queues; yield the worker if enabled."""
         assert self.database is not None, "bind() gives the server its database"
         password = self.context.secrets.get(self.database.password_secret)
-        if not self.settings.postgresql_use_subchart:
+        if not self.subchart:
             self.database.check_login("prefect-server", password)
         yield ProcessSpec(
             name="prefect-server",
@@ -100,15 +113,14 @@ class PrefectLauncher(Launcher):
             health_url=f"{self.url}/health",
             timeout_s=self.context.timeout_s("prefect-server"),
         )
-        if not self.settings.agent_enabled:
+        if not self.worker_enabled:
             return
         self._create_pool()
-        queues = [arg for label in self.settings.agent_prefect_labels
-                  for arg in ("--work-queue", label)]
+        queues = [arg for queue in self.work_queues for arg in ("--work-queue", queue)]
         yield ProcessSpec(
             name="prefect-worker",
             argv=self.context.python.module(
-                "prefect", "worker", "start", "--pool", self.settings.agent_work_pool_name,
+                "prefect", "worker", "start", "--pool", self.work_pool,
                 "--type", "process", "--name", "local-worker", "--with-healthcheck",
                 "--install-policy", "never", *queues),
             env={**self._environment("worker"),
@@ -122,15 +134,15 @@ class PrefectLauncher(Launcher):
         )
 
     def _create_pool(self) -> None:
-        """The process pool and one queue per label, before the worker polls them."""
-        pool = self.settings.agent_work_pool_name
+        """The worker's process pool and its queues, before the worker polls them."""
+        pool = self.work_pool
         try:
             response = requests.post(f"{self.url}/work_pools/",
                                      json={"name": pool, "type": "process"}, timeout=30)
             response.raise_for_status()
-            for label in self.settings.agent_prefect_labels:
+            for queue in self.work_queues:
                 response = requests.post(f"{self.url}/work_pools/{pool}/queues/",
-                                         json={"name": label}, timeout=30)
+                                         json={"name": queue}, timeout=30)
                 response.raise_for_status()
         except requests.RequestException as exc:
             msg = f"prefect-server: cannot create work pool {pool!r}: {exc}"
@@ -138,7 +150,7 @@ class PrefectLauncher(Launcher):
 
     def entry(self) -> ToolEntry:
         """The API URL; whether a worker runs, and on which pool and queues; with an external
-        database, where it is and a reference to its password.
+        database, where it is and a reference to its password: as the scenario asks.
         """
         expect: dict[str, object] = {
             "worker": self.settings.agent_enabled,

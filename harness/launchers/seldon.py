@@ -83,7 +83,10 @@ class SeldonLauncher(Launcher):
 
     def __init__(self, context: LaunchContext) -> None:
         super().__init__(context)
+        # What the checks expect comes from the scenario; what runs, from the chart's values.
         self.settings = SeldonSettings.from_scenario(context.scenario)
+        self.usage_metrics = bool(context.values.get("seldon-core-operator",
+                                                     "usageMetrics.enabled"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.artifact_store = ""
@@ -92,7 +95,7 @@ class SeldonLauncher(Launcher):
     def bind(self, required: Mapping[str, Launcher]) -> None:
         """Models come from MLflow's artifact store (a directory here, played by a claim)."""
         mlflow: MlflowLauncher = required["mlflow"]  # type: ignore[assignment]
-        self.artifact_store = mlflow.artifact_destination
+        self.artifact_store = mlflow.artifact_destination(mlflow.artifact_root)
 
     @property
     def model_store(self) -> str:
@@ -123,7 +126,7 @@ class SeldonLauncher(Launcher):
         )
         if self.artifact_store and "://" not in self.artifact_store:
             argv += ["--claim", f"{MODEL_STORE_CLAIM}={self.artifact_store}"]
-        if self.settings.usage_metrics_enabled:
+        if self.usage_metrics:
             argv.append("--metrics")
         yield ProcessSpec(name="seldon-controlplane", argv=argv, health_url=f"{self.url}/healthz",
                           timeout_s=timeout_s)

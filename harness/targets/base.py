@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from harness.scenario import Scenario
     from harness.secrets import SecretStore
     from harness.stack import Stack
+    from harness.static.render import Rendered
 
 
 NOT_SELECTED = "{tool} was not selected (--tools)"
@@ -35,8 +36,12 @@ class Target(ABC):
     def prepare(  # noqa: B027 - optional hook: targets that validate nothing need not override
         self, scenario: Scenario, run_dir: Path, secrets: SecretStore,
         tools: frozenset[str] | None = None, unselected: str = NOT_SELECTED,
+        rendered: Rendered | None = None,
     ) -> None:
         """Validate everything the target needs from the scenario, starting nothing.
+
+        `rendered` holds the modules' Helm values for the scenario (the static stage's), which
+        configure what the target runs; a target renders them itself when not given.
 
         `tools`, when given, limits the run to those tools (and what they require); the
         others are skipped with the reason `unselected` (`{tool}` is replaced).

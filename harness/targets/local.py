@@ -15,6 +15,7 @@ from harness.control import ControlServer
 from harness.errors import BadInputError, ProvisionError
 from harness.launchers import LAUNCHERS, get_launcher_class
 from harness.launchers.base import LaunchContext, Launcher, ProcessSpec, PythonEnv, TaskSpec
+from harness.launchers.chart_values import ChartValues, render_for
 from harness.scenario import TOOLS
 from harness.stack import Stack
 from harness.supervisor import Supervisor
@@ -23,6 +24,7 @@ from harness.targets.base import NOT_SELECTED, Target
 if TYPE_CHECKING:
     from harness.scenario import Scenario
     from harness.secrets import SecretStore
+    from harness.static.render import Rendered
     from harness.targets.base import Progress
 
 _POLL_S = 0.2  # how often the main thread wakes up, so Ctrl-C and SIGTERM act at once
@@ -67,17 +69,23 @@ class LocalTarget(Target):
         self.components: dict[str, list[str]] = {}  # tool -> its processes, in start order
 
     def prepare(self, scenario: Scenario, run_dir: Path, secrets: SecretStore,
-                tools: frozenset[str] | None = None, unselected: str = NOT_SELECTED) -> None:
-        """Build the launchers of the enabled tools and of the services they require."""
+                tools: frozenset[str] | None = None, unselected: str = NOT_SELECTED,
+                rendered: Rendered | None = None) -> None:
+        """Build the launchers of the enabled tools and of the services they require, each
+        configured from its module's rendered Helm values.
+        """
         state_dir = self.state_dir = run_dir / "state"
         self.secrets = secrets
+        if rendered is None:
+            rendered = render_for(scenario, secrets)
 
         def add(name: str) -> None:
             if name in self.launchers:
                 return
             context = LaunchContext(scenario=scenario, state_dir=state_dir / name,
                                     python=python_env(scenario, name),
-                                    default_timeout_s=self.default_timeout_s, secrets=secrets)
+                                    default_timeout_s=self.default_timeout_s, secrets=secrets,
+                                    values=ChartValues.of(rendered, name))
             launcher = get_launcher_class(name)(context)
             for required in launcher.requires():
                 add(required)
