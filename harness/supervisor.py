@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import psutil
 from mirakuru import HTTPExecutor
-from mirakuru.base import cleanup_subprocesses
+from mirakuru.base import ENV_UUID, cleanup_subprocesses
 from mirakuru.exceptions import (
     AlreadyRunning,
     ExecutorError,
@@ -29,6 +29,7 @@ from mirakuru.exceptions import (
 )
 
 from harness.errors import InterruptedRunError, ProvisionError, WaitTimeoutError
+from harness.process_env import process_env
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,6 +45,12 @@ class _Executor(HTTPExecutor):
     """HTTPExecutor that fails on any exit before readiness, and stops waiting on shutdown."""
 
     closing: threading.Event
+
+    @property
+    def envvars(self) -> dict[str, str]:
+        # mirakuru starts from all of os.environ; a server gets only the allow-listed part
+        # (the spec's own variables were given as `envvars`), plus mirakuru's process marker.
+        return {**self._envvars, ENV_UUID: self._uuid}
 
     def check_subprocess(self) -> bool:
         if self.closing.is_set():
@@ -122,7 +129,7 @@ class Supervisor:
             # A probe-checked server still gets a (never requested) URL: HTTPExecutor wants one.
             executor = (_ProbeExecutor if spec.ready_check else _Executor)(
                 spec.argv, url=spec.health_url or "http://127.0.0.1:1/", method="GET",
-                timeout=spec.timeout_s, envvars={**os.environ, **spec.env}, request_timeout=5,
+                timeout=spec.timeout_s, envvars=process_env(spec.env), request_timeout=5,
                 sleep=0.2, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
             )
             executor.closing = self._closing
@@ -301,8 +308,7 @@ class Supervisor:
 
 
 def _task_env(spec: TaskSpec) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if k not in spec.unset_env}
-    return {**inherited, **spec.env}
+    return {k: v for k, v in process_env(spec.env).items() if k not in spec.unset_env}
 
 
 def _stop_task(process: subprocess.Popen[bytes]) -> None:

@@ -19,8 +19,10 @@ from typing import Any
 from harness.errors import BadInputError
 
 ENV_DSN = "HARNESS_EXTERNAL_POSTGRES_DSN"
-ENV_SPEC = "HARNESS_PGLEASE_SPEC"  # JSON list of {"name", "user", "password"}
-ENV_READY = "HARNESS_PGLEASE_READY"  # file written once every database exists
+# The lease's own variables: no HARNESS_* variable reaches a process the harness starts.
+LEASE_DSN = "PGLEASE_ADMIN_DSN"  # the admin DSN, given to this process only
+ENV_SPEC = "PGLEASE_SPEC"  # JSON list of {"name", "user", "password"}
+ENV_READY = "PGLEASE_READY"  # file written once every database exists
 
 
 def address(dsn: str) -> tuple[str, int]:
@@ -77,7 +79,7 @@ def main() -> int:
     wanted: list[dict[str, str]] = json.loads(os.environ[ENV_SPEC])
     created_roles: list[str] = []
     created_databases: list[str] = []
-    with psycopg.connect(os.environ[ENV_DSN], autocommit=True, connect_timeout=10) as admin:
+    with psycopg.connect(os.environ[LEASE_DSN], autocommit=True, connect_timeout=10) as admin:
         try:
             for database in wanted:
                 name, user = database["name"], database["user"]

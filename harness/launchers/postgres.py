@@ -126,7 +126,8 @@ class PostgresLauncher(Launcher):
         return ProcessSpec(
             name="postgres-external",
             argv=self.context.python.module("harness.launchers._pglease"),
-            env={_pglease.ENV_SPEC: json.dumps(spec), _pglease.ENV_READY: str(ready)},
+            env={_pglease.ENV_SPEC: json.dumps(spec), _pglease.ENV_READY: str(ready),
+                 _pglease.LEASE_DSN: os.environ[_pglease.ENV_DSN]},
             ready_check=ready.exists,
             timeout_s=self.context.timeout_s("postgres"),
         )

@@ -68,8 +68,8 @@ class SeldonLauncher(Launcher):
             # The first run builds MLServer's environment; the supervisor runs uv, so a run
             # stopped meanwhile stops the build too (and a later run starts it over).
             for step, argv in enumerate(build.steps):
-                yield TaskSpec(name=f"mlserver-env-{step}", argv=argv, timeout_s=600,
-                               unset_env=build.unset_env)
+                yield TaskSpec(name=f"mlserver-env-{step}", argv=argv, env=build.env,
+                               timeout_s=600, unset_env=build.unset_env)
         self.model_env = build.python
         argv = self.context.python.module(
             "harness.launchers.seldon_controlplane", "--port", str(self.port),
