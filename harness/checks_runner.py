@@ -10,13 +10,13 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.paths import project_dir
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from harness.console import RunConsole
 
@@ -67,7 +67,7 @@ def run_checks(
                 if reason is None and time.monotonic() > deadline:
                     reason = f"checks did not finish within {timeout_s:g}s"
                 if reason:
-                    outcome.infrastructure_error = reason
+                    outcome.infrastructure_error = console.redact(reason)
                     _stop(process)
                     break
                 time.sleep(_POLL_S)
@@ -75,13 +75,23 @@ def run_checks(
             _stop(process)
             reader.join(timeout=5)
     try:
-        with open(results_path, encoding="utf-8") as handle:
-            outcome.results = json.load(handle)
+        outcome.results = json.loads(_masked_file(Path(results_path), console))
     except (OSError, json.JSONDecodeError):
         if outcome.infrastructure_error is None and process.returncode not in (0, 1):
             outcome.infrastructure_error = (
                 f"pytest ended with exit code {process.returncode} and no results; see {log_path}")
     return outcome
+
+
+def _masked_file(path: Path, console: RunConsole) -> str:
+    """The file's text with secrets masked, written back masked (a check's message may quote
+    a credential, e.g. from a driver's error).
+    """
+    text = path.read_text(encoding="utf-8")
+    masked = console.redact(text)
+    if masked != text:
+        path.write_text(masked, encoding="utf-8")
+    return masked
 
 
 def _pump(process: subprocess.Popen[str], log: Any, console: RunConsole) -> None:

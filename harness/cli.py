@@ -169,13 +169,14 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
     from harness.report.model import Report, ScenarioRun, checks_from_results, exit_code_for
     from harness.report.render import write_all
     from harness.run import new_run_id
+    from harness.secrets import Redactor
     from harness.stack import Stack
 
     stack = Stack.load(stack_file)
     run_id = new_run_id(f"{stack.scenario}-check")
     run_dir = reports_dir / run_id
     (run_dir / "logs").mkdir(parents=True)
-    console = RunConsole()
+    console = RunConsole(Redactor(stack.secret_values()))
     console.phase("checks", f"against {stack_file}")
     outcome = run_checks(
         pytest_argv(stack_file.resolve(), (run_dir / "results.json").resolve(), reruns,

@@ -112,7 +112,7 @@ def run_scenario(
     if not _static_stage(scenario, generated, console, result, phases):
         result.phases_s = {k: round(v, 2) for k, v in phases.items()}
         result.exit_code = exit_code_for(result.checks, [])
-        return result
+        return _masked(result, console)
 
     memory = _PeakMemory(target)
     interrupted = False
@@ -144,6 +144,14 @@ def run_scenario(
     result.peak_rss_mb = round(memory.peak / 2**20, 1) if memory.peak else None
     result.phases_s = {k: round(v, 2) for k, v in phases.items()}
     result.exit_code = exit_code_for(result.checks, result.infrastructure_errors)
+    return _masked(result, console)
+
+
+def _masked(result: ScenarioRun, console: RunConsole) -> ScenarioRun:
+    """The result with the run's secrets masked in every message it carries."""
+    for check in result.checks:
+        check.message = console.redact(check.message)
+    result.infrastructure_errors = [console.redact(e) for e in result.infrastructure_errors]
     return result
 
 

@@ -100,10 +100,12 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 class Supervisor:
     """Owns every server process of one run."""
 
-    def __init__(self, log_dir: Path, pid_file: Path, on_death: Callable[[str], None]) -> None:
+    def __init__(self, log_dir: Path, pid_file: Path, on_death: Callable[[str], None],
+                 redact: Callable[[str], str] = str) -> None:
         self.log_dir = log_dir
         self.pid_file = pid_file
         self.on_death = on_death
+        self.redact = redact  # log tails quoted in messages: a server may log a secret
         self.failure: str | None = None
         self._running: list[Running] = []
         self._tasks: list[subprocess.Popen[bytes]] = []
@@ -165,7 +167,7 @@ class Supervisor:
                     raise InterruptedRunError(f"{spec.name}: stopped while running")
                 if time.monotonic() > deadline:
                     msg = f"{spec.name} did not finish within {spec.timeout_s:g}s; " \
-                        f"last lines of {log_path}:\n{log_tail(log_path)}"
+                        f"last lines of {log_path}:\n{self.redact(log_tail(log_path))}"
                     raise WaitTimeoutError(msg)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=0.2)
@@ -177,7 +179,7 @@ class Supervisor:
             raise InterruptedRunError(f"{spec.name}: stopped while running")
         if process.returncode != 0:
             msg = f"{spec.name} failed with exit code {process.returncode}; " \
-                f"last lines of {log_path}:\n{log_tail(log_path)}"
+                f"last lines of {log_path}:\n{self.redact(log_tail(log_path))}"
             raise ProvisionError(msg)
 
     def restart(self, name: str) -> tuple[int, int]:
@@ -227,7 +229,7 @@ class Supervisor:
             if self._closing.is_set():
                 raise InterruptedRunError(f"{spec.name}: stopped while starting") from exc
             msg = f"{spec.name} exited with code {exc.exit_code} before it was ready; " \
-                f"last lines of {log_path}:\n{log_tail(log_path)}"
+                f"last lines of {log_path}:\n{self.redact(log_tail(log_path))}"
             raise ProvisionError(msg) from exc
         except AlreadyRunning as exc:
             msg = (f"{spec.name}: {spec.readiness} already answers before it started; another "
@@ -235,7 +237,7 @@ class Supervisor:
             raise ProvisionError(msg) from exc
         except TimeoutExpired as exc:
             msg = f"{spec.name} not ready after {spec.timeout_s:g}s ({spec.readiness}); " \
-                f"last lines of {log_path}:\n{log_tail(log_path)}"
+                f"last lines of {log_path}:\n{self.redact(log_tail(log_path))}"
             raise WaitTimeoutError(msg) from exc
         running.ready_s = time.monotonic() - started
         self._write_pids()
@@ -252,9 +254,10 @@ class Supervisor:
                 if running.stopping or process is None or process.poll() is None:
                     continue
                 if running.ready_s and self.failure is None:
+                    tail = self.redact(log_tail(running.log_path))
                     self.failure = (
                         f"{running.spec.name} died (exit code {process.returncode}); "
-                        f"last lines of {running.log_path}:\n{log_tail(running.log_path)}"
+                        f"last lines of {running.log_path}:\n{tail}"
                     )
                     self.on_death(self.failure)
 
