@@ -166,6 +166,7 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
           reruns: int) -> None:
     """Run the checks against an already running deployment: no provisioning, no teardown."""
     from harness.checks_runner import pytest_argv, run_checks
+    from harness.exposure import NOT_LOCAL, LoopbackWatch, skipped
     from harness.report.model import Report, ScenarioRun, checks_from_results, exit_code_for
     from harness.report.render import write_all
     from harness.run import new_run_id
@@ -178,12 +179,16 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
     (run_dir / "logs").mkdir(parents=True)
     console = RunConsole(Redactor(stack.secret_values()))
     console.phase("checks", f"against {stack_file}")
+    # A stack kept by `run --keep` on the local target has its servers' pids beside it.
+    pid_file = stack_file.resolve().parent / "pids.json"
+    exposure = LoopbackWatch(pid_file).start() if pid_file.is_file() else None
     outcome = run_checks(
         pytest_argv(stack_file.resolve(), (run_dir / "results.json").resolve(), reruns,
                     _selection(markers, keyword)),
         run_dir / "logs" / "checks.log", console)
     result = ScenarioRun(scenario=stack.scenario, target=stack.target)
     result.checks = checks_from_results(outcome.results, lambda _tool: "logs/checks.log")
+    result.checks.append(exposure.stop() if exposure else skipped(NOT_LOCAL))
     result.infrastructure_errors = [outcome.infrastructure_error] if outcome.infrastructure_error \
         else []
     for name, tool in stack.tools.items():

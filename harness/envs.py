@@ -138,7 +138,7 @@ def _run(argv: list[str], name: str, timeout_s: float, log_path: Path | None) ->
 
 
 def installer_env() -> dict[str, str]:
-    """uv's and pip's settings from the harness's environment, without the harness's pins."""
+    """Uv's and pip's settings from the harness's environment, without the harness's pins."""
     return {key: value for key, value in os.environ.items()
             if key.startswith(INSTALLER_PREFIXES) and key not in HARNESS_PINS_ENV}
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.checks_runner import pytest_argv, run_checks
 from harness.errors import HarnessError, InterruptedRunError
+from harness.exposure import NOT_LOCAL, LoopbackWatch, skipped
 from harness.report.model import ScenarioRun, checks_from_results, exit_code_for
 from harness.secrets import SecretStore, run_secrets
 from harness.static_stage import run_static_stage
@@ -193,11 +194,14 @@ def _provision_and_check(
 
     console.phase("checks")
     mark = time.monotonic()
+    pid_file = run_dir / "pids.json"  # only the local target's servers are recorded
+    exposure = LoopbackWatch(pid_file).start() if pid_file.is_file() else None
     outcome = run_checks(
         pytest_argv(run_dir / "stack.json", run_dir / "results.json", options.reruns,
                     options.pytest_args),
         run_dir / "logs" / "checks.log", console, target.failure, options.checks_timeout_s,
     )
+    result.checks.append(exposure.stop() if exposure else skipped(NOT_LOCAL))
     phases["checks"] = time.monotonic() - mark
     result.checks += checks_from_results(outcome.results, lambda tool: _logs_of(run_dir, tool))
     for tool, components in outcome.results.get("versions", {}).items():
