@@ -272,7 +272,7 @@ def test_stores_refuse_wrong_credentials(feast_entry: Any) -> None:
         refused = False
         try:  # the registry's URL holds no password: the driver gets it apart, as here
             psycopg.connect(registry.replace("postgresql+psycopg://", "postgresql://"),
-                            password="wrong-password", connect_timeout=10).close()
+                            password="wrong-password", connect_timeout=10).close()  # noqa: S106
         except psycopg.OperationalError as exc:
             refused = "password authentication failed" in str(exc)
         expect("feast", refused, "the registry's PostgreSQL to refuse a wrong password")
