@@ -65,9 +65,12 @@ def host_listening() -> dict[int, set[str]]:
 
 def _loopback(address: str) -> bool:
     try:
-        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return address == "localhost"
+    # `::ffff:127.0.0.1` (an IPv4 loopback seen through an IPv6 socket) is loopback too.
+    mapped = getattr(parsed, "ipv4_mapped", None)
+    return bool(parsed.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
 @dataclass

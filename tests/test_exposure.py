@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from harness.exposure import LoopbackWatch
+import pytest
+
+from harness.exposure import LoopbackWatch, _loopback
 from harness.launchers.base import ProcessSpec, free_port
 from tests import launching
 
@@ -41,6 +43,13 @@ def test_a_server_on_all_interfaces_fails_naming_it_and_its_port(tmp_path: Path)
     assert verdict.status == "fail"
     assert f"wide listens on 0.0.0.0:{wide_port}" in verdict.message
     assert str(inside_port) not in verdict.message
+
+
+@pytest.mark.parametrize(("address", "loopback"), [
+    ("127.0.0.1", True), ("::1", True), ("::ffff:127.0.0.1", True), ("0.0.0.0", False),
+    ("::", False), ("*", False), ("10.1.2.3", False), ("::ffff:10.1.2.3", False)])
+def test_which_addresses_are_loopback(address: str, loopback: bool) -> None:
+    assert _loopback(address) is loopback
 
 
 def test_without_recorded_servers_it_is_skipped(tmp_path: Path) -> None:
