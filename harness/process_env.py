@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from harness.errors import ProvisionError
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -36,11 +38,13 @@ def process_env(own: Mapping[str, str], keep: Mapping[str, str] | None = None) -
     plus `own`, the variables the process's spec sets.
 
     Raises:
-        ValueError: `own` names a `HARNESS_*` or `TF_VAR_*` variable.
+        ProvisionError: `own` names a `HARNESS_*` or `TF_VAR_*` variable.
 
     """
     forbidden = sorted(name for name in own if name.startswith(FORBIDDEN_PREFIXES))
     if forbidden:
-        raise ValueError(f"a server's environment may not set {', '.join(forbidden)}")
+        raise ProvisionError(f"{', '.join(forbidden)}: a server's environment may not set "
+                             "HARNESS_* or TF_VAR_* variables (the harness's settings and "
+                             "secrets); give them another name")
     source = os.environ if keep is None else keep
     return {**{k: v for k, v in source.items() if allowed(k)}, **own}

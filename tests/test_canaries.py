@@ -2,9 +2,10 @@
 (special characters work end to end) and leaves no trace of one, in any encoding, in anything
 it writes or prints; nor does `check --stack` against the same stack.
 
-One stack covers every kind of secret: MLflow's and Prefect's external database passwords,
-Feast's PostgreSQL and Redis passwords, the PostgreSQL superuser's, the hub's shared password,
-proxy token and OAuth client secret, the registry login, the target's control token.
+One stack covers every kind of secret: MLflow's and Prefect's external database passwords (on
+a server given by an admin DSN, itself a canary), Feast's PostgreSQL and Redis passwords, the
+run's PostgreSQL superuser's, the hub's shared password, proxy token and OAuth client secret,
+the registry login, the target's control token.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from urllib.parse import quote, quote_plus
 import pytest
 import yaml
 
+from harness.launchers.postgres import PostgresLauncher
+from harness.secrets import SecretStore
+from tests import launching
 from tests.conftest import REPO
 from tests.helpers.canary_cli import GENERATED, GENERATED_HEX, canary, hex_canary
 
@@ -41,6 +45,7 @@ GIVEN = {  # TF_VAR_<name>: the sensitive root variables, as a user gives them
     "docker_auth_key": base64.b64encode(
         f"{REGISTRY_USER}:{canary('registry')}".encode()).decode(),
 }
+ADMIN_PASSWORD = canary("admin-dsn")
 # Every secret the stack must hold, and so the run must have made a canary.
 EXPECTED_SECRETS = {*GIVEN, "prefect-postgresql.password", "feast_redis_password",
                     "postgres_superuser_password", "local_control_token"}
@@ -94,6 +99,7 @@ def all_canaries() -> dict[str, str]:
     values = {value: f"TF_VAR_{name}" for name, value in GIVEN.items()}
     values[f"{REGISTRY_USER}:{canary('registry')}"] = "docker_auth_key (decoded)"
     values[canary("registry")] = "docker_auth_key (its password)"
+    values[ADMIN_PASSWORD] = "HARNESS_EXTERNAL_POSTGRES_DSN's password"
     values.update({value: "generated" for value in [*GENERATED, *GENERATED_HEX]})
     return values
 
@@ -132,9 +138,25 @@ def leaks(reports: Path, outputs: dict[str, str]) -> dict[str, list[str]]:
     return found
 
 
-def cli(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess[str]:
+@pytest.fixture
+def admin_dsn(tmp_path: Path) -> Iterator[str]:
+    """A running PostgreSQL someone else manages, whose admin password is a canary."""
+    secrets = SecretStore()
+    secrets.put("postgres_superuser_password", ADMIN_PASSWORD)
+    launcher = PostgresLauncher(launching.context(tmp_path / "admin", "postgres", secrets=secrets))
+    own = launching.supervisor(tmp_path / "admin")
+    try:
+        launching.start(own, launcher)
+        yield (f"postgresql://postgres:{quote(ADMIN_PASSWORD, safe='')}@127.0.0.1:"
+               f"{launcher.port}/postgres")
+    finally:
+        own.stop_all()
+
+
+def cli(*args: str, dsn: str, timeout: float = 1500) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "TF_VAR_"))}
     env.update({f"TF_VAR_{name}": value for name, value in GIVEN.items()})
+    env["HARNESS_EXTERNAL_POSTGRES_DSN"] = dsn
     return subprocess.run([*CANARY_CLI, *args], env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
 
@@ -144,7 +166,7 @@ def statuses(report_path: Path) -> dict[str, tuple[str, str]]:
     return {c["id"]: (c["status"], c["message"][:300]) for c in report["runs"][0]["checks"]}
 
 
-def test_no_canary_leaks_from_run_or_check(tmp_path: Path) -> None:
+def test_no_canary_leaks_from_run_or_check(tmp_path: Path, admin_dsn: str) -> None:
     reports = tmp_path / "reports"
     scenario = canary_scenario(tmp_path / "canaries.yaml")
     run_dir = reports / "canaries"
@@ -152,19 +174,22 @@ def test_no_canary_leaks_from_run_or_check(tmp_path: Path) -> None:
     try:
         ran = cli("run", "--scenario", str(scenario), "--target", "local://?ready_timeout_s=300",
                   "--tools", "mlflow,prefect,feast,jupyterhub", "-k", " or ".join(RUN_TESTS),
-                  "--keep", "--reports-dir", str(reports), "--run-id", "canaries")
+                  "--keep", "--reports-dir", str(reports), "--run-id", "canaries",
+                  dsn=admin_dsn)
         outputs["run"] = ran.stdout + ran.stderr
         assert ran.returncode == 0, outputs["run"][-4000:]
         held = {p.name: p.read_text(encoding="utf-8") for p in (run_dir / "secrets").iterdir()}
         assert EXPECTED_SECRETS <= set(held), "a kind of secret is missing from the stack"
         assert set(held.values()) <= set(all_canaries()), "every secret is a canary"
+        stack = json.loads((run_dir / "stack.json").read_text(encoding="utf-8"))
+        assert "external" in stack["tools"]["postgres"]["endpoints"], "databases on the DSN's"
 
         checked = cli("check", "--stack", str(run_dir / "stack.json"), "--reports-dir",
-                      str(reports), "-k", " or ".join(CHECK_TESTS), timeout=600)
+                      str(reports), "-k", " or ".join(CHECK_TESTS), dsn=admin_dsn, timeout=600)
         outputs["check --stack"] = checked.stdout + checked.stderr
         assert checked.returncode == 0, outputs["check --stack"][-4000:]
     finally:
-        downed = cli("down", str(run_dir), timeout=120)
+        downed = cli("down", str(run_dir), dsn=admin_dsn, timeout=120)
         outputs["down"] = downed.stdout + downed.stderr
     ran_checks = statuses(run_dir / "report.json")
     assert {i: ran_checks.get(i, ("missing",))[0] for i in RUN_IDS} == dict.fromkeys(RUN_IDS,

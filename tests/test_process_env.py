@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from harness.errors import ProvisionError
 from harness.launchers.base import TaskSpec
 from harness.launchers.dask import DaskLauncher
 from harness.process_env import process_env
@@ -28,7 +29,7 @@ def test_only_allow_listed_variables_pass() -> None:
 
 
 def test_a_spec_cannot_pass_harness_variables() -> None:
-    with pytest.raises(ValueError, match="HARNESS_STACK"):
+    with pytest.raises(ProvisionError, match="HARNESS_STACK: a server's environment"):
         process_env({"HARNESS_STACK": "x"}, {})
 
 

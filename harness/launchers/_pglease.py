@@ -61,6 +61,20 @@ def external_address() -> tuple[str, int] | None:
                             "postgresql://postgres:PASSWORD@HOST:5432/postgres") from exc
 
 
+def admin_secrets() -> list[str]:
+    """The admin DSN and its password, for the run to mask (empty when none is set)."""
+    dsn = os.environ.get(ENV_DSN)
+    if not dsn:
+        return []
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415 - only with a DSN
+
+    try:
+        password = conninfo_to_dict(dsn).get("password")
+    except Exception:  # unusable: external_address() says so, without quoting it
+        return [dsn]
+    return [dsn, str(password)] if password else [dsn]
+
+
 def _exists(connection: Any, table: str, column: str, name: str) -> bool:
     from psycopg import sql  # noqa: PLC0415
 

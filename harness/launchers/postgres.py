@@ -84,6 +84,7 @@ class PostgresLauncher(Launcher):
             _check_user_namespace()
         self.port = free_port()
         self.external = _pglease.external_address()
+        context.secrets.redactor.add(*_pglease.admin_secrets())  # masked like the run's own
         self.databases: dict[str, Database] = {}
 
     def database(self, name: str, user: str, password_secret: str, *,
