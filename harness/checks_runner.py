@@ -124,10 +124,13 @@ def selected_checks(selection: list[str]) -> list[dict[str, Any]]:
     return selected
 
 
-def _read(path: Path | str) -> dict[str, Any]:
+def _read(path: Path | str, redact: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """The results file; with `redact`, secrets are masked in it, on disk too."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            document: dict[str, Any] = json.load(handle)
+        text = Path(path).read_text(encoding="utf-8")
+        if redact is not None:
+            text = _masked_file(Path(path), text, redact)
+        document: dict[str, Any] = json.loads(text)
     except (OSError, json.JSONDecodeError):
         return {}
     return document
@@ -170,14 +173,14 @@ def run_checks(
                 if reason is None and time.monotonic() > deadline:
                     reason = f"checks did not finish within {timeout_s:g}s"
                 if reason:
-                    outcome.infrastructure_error = reason
+                    outcome.infrastructure_error = console.redact(reason)
                     _stop(process)
                     break
                 time.sleep(_POLL_S)
         finally:
             _stop(process)
             reader.join(timeout=5)
-    outcome.results = _read(results_path)
+    outcome.results = _read(results_path, console.redact)
     if outcome.infrastructure_error is None:
         outcome.infrastructure_error = _pytest_failure(
             process.returncode, outcome.results, log_path)
@@ -193,6 +196,16 @@ def _pytest_failure(code: int, results: dict[str, Any], log_path: Path) -> str |
         return None if results else f"pytest wrote no results; see {log_path}"
     meaning = _PYTEST_MEANING.get(code, "failed")
     return f"pytest {meaning} (exit code {code}); see {log_path}"
+
+
+def _masked_file(path: Path, text: str, redact: Callable[[str], str]) -> str:
+    """The file's text with secrets masked, written back masked (a check's message may quote
+    a credential, e.g. from a driver's error).
+    """
+    masked = redact(text)
+    if masked != text:
+        path.write_text(masked, encoding="utf-8")
+    return masked
 
 
 def _pump(process: subprocess.Popen[str], log: Any, console: RunConsole) -> None:

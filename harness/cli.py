@@ -186,9 +186,11 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
     """Run the checks against an already running deployment: no provisioning, no teardown."""
     from harness.checks_runner import pytest_argv, run_checks
     from harness.errors import InterruptedRunError
+    from harness.exposure import NOT_LOCAL, LoopbackWatch, skipped
     from harness.report.model import Report, ScenarioRun, checks_from_results, exit_code_for
     from harness.report.render import write_all
     from harness.run import new_run_id, signals_as_interrupts
+    from harness.secrets import Redactor
     from harness.stack import Stack
     from harness.static.chart_versions import scenario_drift
 
@@ -203,8 +205,11 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
     run_id = new_run_id(f"{stack.scenario}-check")
     run_dir = reports_dir / run_id
     (run_dir / "logs").mkdir(parents=True)
-    console = RunConsole()
+    console = RunConsole(Redactor(stack.secret_values()))
     console.phase("checks", f"against {stack_file}")
+    # A stack kept by `run --keep` on the local target has its servers' pids beside it.
+    pid_file = stack_file.resolve().parent / "pids.json"
+    exposure = LoopbackWatch(pid_file).start() if pid_file.is_file() else None
     with signals_as_interrupts():  # SIGTERM, like Ctrl-C, stops the pytest child first
         try:
             outcome = run_checks(
@@ -212,10 +217,13 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
                             _selection(markers, keyword)),
                 run_dir / "logs" / "checks.log", console)
         except KeyboardInterrupt:
+            if exposure:
+                exposure.stop()
             msg = f"checks {run_id} interrupted; the checks' pytest is stopped"
             raise InterruptedRunError(msg) from None
     result = ScenarioRun(scenario=stack.scenario, target=stack.target)
     result.checks = checks_from_results(outcome.results, lambda _tool: "logs/checks.log")
+    result.checks.append(exposure.stop() if exposure else skipped(NOT_LOCAL))
     result.infrastructure_errors = [outcome.infrastructure_error] if outcome.infrastructure_error \
         else []
     for tool, components in outcome.results.get("versions", {}).items():

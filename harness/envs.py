@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,9 @@ ENV_CACHE_DIR = "HARNESS_CACHE_DIR"
 # (tox sets UV_CONSTRAINT / PIP_CONSTRAINT) would make them unsatisfiable.
 HARNESS_PINS_ENV = ("UV_CONSTRAINT", "UV_OVERRIDE", "UV_BUILD_CONSTRAINT", "PIP_CONSTRAINT",
                     "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
+# uv's and pip's own settings (cache, index, certificates) pass to the builds; nothing else of
+# the harness's environment beyond the servers' allow-list does.
+INSTALLER_PREFIXES = ("UV_", "PIP_")
 _COMPLETE = ".complete"  # written last: a directory without it is a build that did not finish
 
 
@@ -34,6 +37,7 @@ class EnvBuild:
     python: PythonEnv
     steps: list[list[str]]
     unset_env: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)  # the installer's settings, for the steps
 
 
 def cache_dir() -> Path:
@@ -94,7 +98,7 @@ def building(name: str, requirements: tuple[str, ...]) -> Iterator[EnvBuild]:
         yield EnvBuild(PythonEnv(python), [
             [uv, "venv", "--quiet", "--python", sys.executable, str(path)],
             [uv, "pip", "install", "--python", str(python), *requirements],
-        ], HARNESS_PINS_ENV)
+        ], HARNESS_PINS_ENV, installer_env())
         (path / _COMPLETE).write_text("\n".join(requirements) + "\n", encoding="utf-8")
 
 
@@ -131,6 +135,12 @@ def _run(argv: list[str], name: str, timeout_s: float, log_path: Path | None) ->
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-10:])
         msg = f"{name} environment: `uv {' '.join(argv[1:3])}` exited {done.returncode}:\n{tail}"
         raise ProvisionError(msg)
+
+
+def installer_env() -> dict[str, str]:
+    """Uv's and pip's settings from the harness's environment, without the harness's pins."""
+    return {key: value for key, value in os.environ.items()
+            if key.startswith(INSTALLER_PREFIXES) and key not in HARNESS_PINS_ENV}
 
 
 def _own_pins_env() -> dict[str, str]:

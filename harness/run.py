@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.checks_runner import pytest_argv, run_checks
 from harness.errors import HarnessError, InterruptedRunError
+from harness.exposure import NOT_LOCAL, LoopbackWatch, skipped
 from harness.report.model import ScenarioRun, checks_from_results, exit_code_for
 from harness.secrets import SecretStore, run_secrets
 from harness.stack import Stack
@@ -118,7 +119,7 @@ def run_scenario(
     if static is None:
         result.phases_s = {k: round(v, 2) for k, v in phases.items()}
         result.exit_code = exit_code_for(result.checks, [])
-        return result
+        return _masked(result, console)
     # The target runs what the modules rendered; so it is prepared after the static stage.
     mark = time.monotonic()
     target.prepare(scenario, run_dir, secrets, options.tools, options.unselected,
@@ -154,6 +155,14 @@ def run_scenario(
     result.phases_s = {k: round(v, 2) for k, v in phases.items()}
     result.exit_code = exit_code_for(result.checks, result.infrastructure_errors,
                                      options.fail_on_flaky)
+    return _masked(result, console)
+
+
+def _masked(result: ScenarioRun, console: RunConsole) -> ScenarioRun:
+    """The result with the run's secrets masked in every message it carries."""
+    for check in result.checks:
+        check.message = console.redact(check.message)
+    result.infrastructure_errors = [console.redact(e) for e in result.infrastructure_errors]
     return result
 
 
@@ -219,11 +228,14 @@ def _provision_and_check(
 
     console.phase("checks")
     mark = time.monotonic()
+    pid_file = run_dir / "pids.json"  # only the local target's servers are recorded
+    exposure = LoopbackWatch(pid_file).start() if pid_file.is_file() else None
     outcome = run_checks(
         pytest_argv(run_dir / "stack.json", run_dir / "results.json", options.reruns,
                     options.pytest_args),
         run_dir / "logs" / "checks.log", console, target.failure, options.checks_timeout_s,
     )
+    result.checks.append(exposure.stop() if exposure else skipped(NOT_LOCAL))
     phases["checks"] = time.monotonic() - mark
     result.checks += checks_from_results(outcome.results, lambda tool: _logs_of(run_dir, tool))
     for tool, components in outcome.results.get("versions", {}).items():

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import secrets as _random
 from typing import TYPE_CHECKING
+from urllib.parse import quote, quote_plus
 
 from harness.stack import SecretRef
 from harness.variables import root_variables
@@ -119,16 +121,29 @@ class Redactor:
     def add(self, *values: str) -> None:
         """Learn more secret values (short ones are ignored: they would mask ordinary words).
 
-        A registry login (`base64(user:password)`) also masks its decoded forms.
+        Each is masked as it is and in the encodings code puts secrets in (URL, base64,
+        JSON); a registry login (`base64(user:password)`) also masks its decoded forms.
         """
         for value in values:
-            self._values.update(v for v in (value, *_decoded_login(value)) if len(v) >= 6)
+            for plain in (value, *_decoded_login(value)):
+                if len(plain) >= 6:
+                    self._values.update(encoded_forms(plain))
         ordered = sorted(self._values, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def __call__(self, text: str) -> str:
         """Return `text` with secrets masked."""
         return self._pattern.sub(MASK, text) if self._pattern else text
+
+
+def encoded_forms(value: str) -> set[str]:
+    """`value` as it is, URL-encoded (in a path, a query, a form), base64 (standard and
+    URL-safe, with or without padding) and as a JSON string's contents.
+    """
+    raw = value.encode()
+    encoded = {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+    return {value, quote(value, safe=""), quote(value), quote_plus(value),
+            json.dumps(value)[1:-1], *encoded, *(e.rstrip("=") for e in encoded)}
 
 
 def _decoded_login(value: str) -> tuple[str, ...]:

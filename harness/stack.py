@@ -113,6 +113,17 @@ class Stack(BaseModel):
         """`tool.name from <reference>` for each credential of `tool` resolved so far."""
         return [f"{tool}.{name} from {ref}" for name, ref in self._used.get(tool, {}).items()]
 
+    def secret_values(self) -> list[str]:
+        """Every credential's value that resolves here, so output can mask them."""
+        values = []
+        for entry in self.tools.values():
+            for ref in entry.credentials.values():
+                try:
+                    values.append(ref.resolve(self.base_dir))
+                except BadInputError:
+                    continue  # a check that needs it says so; nothing to mask meanwhile
+        return values
+
     def save(self, path: Path) -> None:
         """Write the stack as JSON (no secret values ever: only references)."""
         path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")

@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import psutil
 from mirakuru import HTTPExecutor
-from mirakuru.base import cleanup_subprocesses
+from mirakuru.base import ENV_UUID, cleanup_subprocesses
 from mirakuru.exceptions import (
     AlreadyRunning,
     ExecutorError,
@@ -29,6 +29,7 @@ from mirakuru.exceptions import (
 )
 
 from harness.errors import InterruptedRunError, ProvisionError, WaitTimeoutError
+from harness.process_env import process_env
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,6 +45,12 @@ class _Executor(HTTPExecutor):
     """HTTPExecutor that fails on any exit before readiness, and stops waiting on shutdown."""
 
     closing: threading.Event
+
+    @property
+    def envvars(self) -> dict[str, str]:
+        # mirakuru starts from all of os.environ; a server gets only the allow-listed part
+        # (the spec's own variables were given as `envvars`), plus mirakuru's process marker.
+        return {**self._envvars, ENV_UUID: self._uuid}
 
     def check_subprocess(self) -> bool:
         if self.closing.is_set():
@@ -93,10 +100,12 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 class Supervisor:
     """Owns every server process of one run."""
 
-    def __init__(self, log_dir: Path, pid_file: Path, on_death: Callable[[str], None]) -> None:
+    def __init__(self, log_dir: Path, pid_file: Path, on_death: Callable[[str], None],
+                 redact: Callable[[str], str] = str) -> None:
         self.log_dir = log_dir
         self.pid_file = pid_file
         self.on_death = on_death
+        self.redact = redact  # log tails quoted in messages: a server may log a secret
         self.failure: str | None = None
         self._running: list[Running] = []
         self._tasks: list[subprocess.Popen[bytes]] = []
@@ -122,7 +131,7 @@ class Supervisor:
             # A probe-checked server still gets a (never requested) URL: HTTPExecutor wants one.
             executor = (_ProbeExecutor if spec.ready_check else _Executor)(
                 spec.argv, url=spec.health_url or "http://127.0.0.1:1/", method="GET",
-                timeout=spec.timeout_s, envvars={**os.environ, **spec.env}, request_timeout=5,
+                timeout=spec.timeout_s, envvars=process_env(spec.env), request_timeout=5,
                 sleep=0.2, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
             )
             executor.closing = self._closing
@@ -158,7 +167,7 @@ class Supervisor:
                     raise InterruptedRunError(f"{spec.name}: stopped while running")
                 if time.monotonic() > deadline:
                     msg = f"{spec.name} did not finish within {spec.timeout_s:g}s; " \
-                        f"last lines of {log_path}:\n{log_tail(log_path)}"
+                        f"last lines of {log_path}:\n{self.redact(log_tail(log_path))}"
                     raise WaitTimeoutError(msg)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=0.2)
@@ -170,7 +179,7 @@ class Supervisor:
             raise InterruptedRunError(f"{spec.name}: stopped while running")
         if process.returncode != 0:
             msg = f"{spec.name} failed with exit code {process.returncode}; " \
-                f"last lines of {log_path}:\n{log_tail(log_path)}"
+                f"last lines of {log_path}:\n{self.redact(log_tail(log_path))}"
             raise ProvisionError(msg)
 
     def restart(self, name: str) -> tuple[int, int]:
@@ -220,7 +229,7 @@ class Supervisor:
             if self._closing.is_set():
                 raise InterruptedRunError(f"{spec.name}: stopped while starting") from exc
             msg = f"{spec.name} exited with code {exc.exit_code} before it was ready; " \
-                f"last lines of {log_path}:\n{log_tail(log_path)}"
+                f"last lines of {log_path}:\n{self.redact(log_tail(log_path))}"
             raise ProvisionError(msg) from exc
         except AlreadyRunning as exc:
             msg = (f"{spec.name}: {spec.readiness} already answers before it started; another "
@@ -228,7 +237,7 @@ class Supervisor:
             raise ProvisionError(msg) from exc
         except TimeoutExpired as exc:
             msg = f"{spec.name} not ready after {spec.timeout_s:g}s ({spec.readiness}); " \
-                f"last lines of {log_path}:\n{log_tail(log_path)}"
+                f"last lines of {log_path}:\n{self.redact(log_tail(log_path))}"
             raise WaitTimeoutError(msg) from exc
         running.ready_s = time.monotonic() - started
         self._write_pids()
@@ -245,9 +254,10 @@ class Supervisor:
                 if running.stopping or process is None or process.poll() is None:
                     continue
                 if running.ready_s and self.failure is None:
+                    tail = self.redact(log_tail(running.log_path))
                     self.failure = (
                         f"{running.spec.name} died (exit code {process.returncode}); "
-                        f"last lines of {running.log_path}:\n{log_tail(running.log_path)}"
+                        f"last lines of {running.log_path}:\n{tail}"
                     )
                     self.on_death(self.failure)
 
@@ -301,8 +311,7 @@ class Supervisor:
 
 
 def _task_env(spec: TaskSpec) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if k not in spec.unset_env}
-    return {**inherited, **spec.env}
+    return {k: v for k, v in process_env(spec.env).items() if k not in spec.unset_env}
 
 
 def _stop_task(process: subprocess.Popen[bytes]) -> None:

@@ -91,7 +91,9 @@ def test_feature_server_on_sql_registry_and_redis_with_password(
     assert requests.get(f"{url}/health", timeout=10).status_code == 200
     written = yaml.safe_load((feast.context.state_dir / "repo" / "feature_store.yaml")
                              .read_text(encoding="utf-8"))
-    assert written["registry"]["path"].startswith("postgresql+psycopg://feast:${")
+    assert written["registry"]["path"].startswith("postgresql+psycopg://feast@")
+    assert written["registry"]["sqlalchemy_config_kwargs"]["connect_args"] == \
+        {"password": "${FEAST_POSTGRES_PASSWORD}"}
     assert written["online_store"]["connection_string"].endswith(
         ",password=${FEAST_REDIS_PASSWORD}")
     assert feast.versions(feast.entry())["server"][:1].isdigit()

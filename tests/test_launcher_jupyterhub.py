@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
@@ -24,8 +25,6 @@ from tests import launching
 from tests.conftest import CLI
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from harness.supervisor import Supervisor
 
 JUPYTERHUB_CHECKS = {"jupyterhub.api-version", "jupyterhub.login", "jupyterhub.login-refused",
@@ -187,6 +186,13 @@ def test_users_servers_never_outlive_the_run(supervisor: Supervisor, tmp_path: P
     pid = spawn_user(url, hub.password, "alice")
     storage = hub.storage_template.format(username="alice")
     assert os.path.isdir(storage), "the storage path is created before the server starts"
+    # Its port comes from the harness's allocator, outside the ephemeral range; on loopback.
+    listening = [c.laddr for c in psutil.Process(pid).net_connections("tcp")
+                 if c.status == psutil.CONN_LISTEN]
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    assert listening
+    assert all(a.ip == "127.0.0.1" and a.port in hub.singleuser_ports for a in listening)
+    assert not any(low <= a.port <= high for a in listening)
     if hub_dies:
         hub_process = supervisor.running[1].executor.process
         assert hub_process is not None

@@ -48,11 +48,15 @@ def test_root_without_user_namespaces_is_bad_input(
         PostgresLauncher(launching.context(tmp_path, "postgres"))
 
 
-def test_database_url_quotes_the_password_but_keeps_references() -> None:
+def test_database_url_quotes_the_password() -> None:
     database = Database("127.0.0.1", 5432, "app", "alice", "alice_password")
-    assert database.url("p@ss:w/rd") == "postgresql://alice:p%40ss%3Aw%2Frd@127.0.0.1:5432/app"
-    assert database.url("${PW}", "postgresql+psycopg") == \
-        "postgresql+psycopg://alice:${PW}@127.0.0.1:5432/app"
+    assert database.url("p@ss:w/rd#%?&+") == \
+        "postgresql://alice:p%40ss%3Aw%2Frd%23%25%3F%26%2B@127.0.0.1:5432/app"
+    assert database.url(None, "postgresql+psycopg") == \
+        "postgresql+psycopg://alice@127.0.0.1:5432/app"
+    from sqlalchemy.engine import make_url
+
+    assert make_url(database.url("p@ss:w/rd#%?&+")).password == "p@ss:w/rd#%?&+"
 
 
 def test_spec_needs_exactly_one_readiness() -> None:

@@ -122,7 +122,7 @@ def test_keep_then_check_then_down(tmp_path: Path) -> None:
                       p.name]
         report = json.loads((checked / "report.json").read_text(encoding="utf-8"))
         statuses = {c["id"]: c["status"] for c in report["runs"][0]["checks"]}
-        assert statuses == dict.fromkeys(DASK_CHECKS, "pass")
+        assert statuses == dict.fromkeys({*DASK_CHECKS, "local.loopback-only"}, "pass")
     finally:
         stopped = subprocess.run([*CLI, "down", str(run_dir)], capture_output=True, text=True,
                                  timeout=60, check=False)

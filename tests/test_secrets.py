@@ -49,3 +49,73 @@ def test_redactor_masks_registry_logins_decoded_too() -> None:
     key = base64.b64encode(b"robot:pa55word-xyz").decode()
     redact = Redactor([key, "abc"])  # too short to mask safely: ignored
     assert redact(f"{key} robot:pa55word-xyz pa55word-xyz abc") == "*** *** *** abc"
+
+
+def test_redactor_masks_every_encoding_of_a_secret() -> None:
+    from urllib.parse import quote, quote_plus
+
+    secret = "pw-@:/#%?&+-x"
+    redact = Redactor([secret])
+    b64 = base64.b64encode(secret.encode()).decode()
+    for form in (secret, quote(secret, safe=""), quote(secret), quote_plus(secret), b64,
+                 b64.rstrip("="), base64.urlsafe_b64encode(secret.encode()).decode()):
+        assert redact(f"postgresql://u:{form}@h/db") == "postgresql://u:***@h/db", form
+
+
+def test_a_death_watch_log_tail_is_masked(tmp_path: Path) -> None:
+    import sys
+    import time
+
+    from harness.launchers.base import ProcessSpec, free_port
+    from harness.supervisor import Supervisor
+
+    secret = "leaky-@:/#%?&+-secret"
+    deaths: list[str] = []
+    supervisor = Supervisor(tmp_path / "logs", tmp_path / "pids.json", deaths.append,
+                            redact=Redactor([secret]))
+    port = free_port()
+    code = ("import http.server, sys, threading, time\n"
+            f"print('connecting to postgresql://u:{secret}@db', flush=True)\n"
+            f"server = http.server.HTTPServer(('127.0.0.1', {port}), "
+            "http.server.SimpleHTTPRequestHandler)\n"
+            "threading.Thread(target=server.serve_forever, daemon=True).start()\n"
+            "time.sleep(2); sys.exit(4)\n")
+    try:
+        supervisor.start(ProcessSpec(name="leaky", argv=[sys.executable, "-c", code],
+                                     health_url=f"http://127.0.0.1:{port}/", timeout_s=30))
+        supervisor.watch(interval_s=0.2)
+        deadline = time.monotonic() + 30
+        while not deaths and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        supervisor.stop_all()
+    assert deaths, "the death was not reported"
+    assert "leaky died (exit code 4)" in deaths[0]
+    assert "postgresql://u:***@db" in deaths[0]
+    assert secret not in deaths[0]
+
+
+def test_check_output_and_results_are_masked(tmp_path: Path) -> None:
+    """A check's message quoting a credential (e.g. a driver's error) is masked in the
+    console, checks.log and results.json (the report is built from it).
+    """
+    import json
+    import sys
+
+    from harness.checks_runner import run_checks
+    from harness.console import RunConsole
+
+    secret = "in-a-message-@:/#%?&+"
+    results = tmp_path / "results.json"
+    code = ("import json, sys\n"
+            f"print('E   OperationalError: password \"{secret}\" refused', flush=True)\n"
+            "json.dump({'checks': [{'id': 'x.y', 'status': 'fail', "
+            f"'message': 'cannot log in with {secret}'}}]}}, open(sys.argv[2], 'w'))\n")
+    console = RunConsole(Redactor([secret]), quiet=True)
+    outcome = run_checks([sys.executable, "-c", code, "--results", str(results)],
+                         tmp_path / "checks.log", console)
+    assert outcome.results["checks"][0]["message"] == "cannot log in with ***"
+    assert secret not in results.read_text(encoding="utf-8")
+    assert json.loads(results.read_text(encoding="utf-8")) == outcome.results
+    log = (tmp_path / "checks.log").read_text(encoding="utf-8")
+    assert 'password "***" refused' in log

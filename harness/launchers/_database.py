@@ -34,12 +34,15 @@ class Database:
     password_secret: str
     leased: bool = False  # on the server of HARNESS_EXTERNAL_POSTGRES_DSN, not this run's
 
-    def url(self, password: str, driver: str = "postgresql") -> str:
-        """SQLAlchemy-style URL, e.g. `postgresql+asyncpg://user:pw@host:port/name`; a
-        `${VAR}` password reference (expanded later, e.g. by Feast) is kept as it is.
+    def url(self, password: str | None, driver: str = "postgresql") -> str:
+        """SQLAlchemy-style URL, e.g. `postgresql+asyncpg://user:pw@host:port/name`, user and
+        password percent-encoded (a password may hold `@:/#%?&+`); without a password when
+        it is None (a client that takes it apart, as Feast's registry does).
         """
-        secret = quote(password, safe="${}")
-        return f"{driver}://{self.user}:{secret}@{self.host}:{self.port}/{self.name}"
+        login = quote(self.user, safe="")
+        if password is not None:
+            login += ":" + quote(password, safe="")
+        return f"{driver}://{login}@{self.host}:{self.port}/{quote(self.name, safe='')}"
 
     def describe(self, scenario_host: str) -> dict[str, object]:
         """The database as checks see it (no password), with the host the scenario named."""

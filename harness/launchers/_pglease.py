@@ -19,8 +19,10 @@ from typing import Any
 from harness.errors import BadInputError
 
 ENV_DSN = "HARNESS_EXTERNAL_POSTGRES_DSN"
-ENV_SPEC = "HARNESS_PGLEASE_SPEC"  # JSON list of {"name", "user", "password"}
-ENV_READY = "HARNESS_PGLEASE_READY"  # file written once every database exists
+# The lease's own variables: no HARNESS_* variable reaches a process the harness starts.
+LEASE_DSN = "PGLEASE_ADMIN_DSN"  # the admin DSN, given to this process only
+ENV_SPEC = "PGLEASE_SPEC"  # JSON list of {"name", "user", "password"}
+ENV_READY = "PGLEASE_READY"  # file written once every database exists
 
 
 def address(dsn: str) -> tuple[str, int]:
@@ -59,6 +61,20 @@ def external_address() -> tuple[str, int] | None:
                             "postgresql://postgres:PASSWORD@HOST:5432/postgres") from exc
 
 
+def admin_secrets() -> list[str]:
+    """The admin DSN and its password, for the run to mask (empty when none is set)."""
+    dsn = os.environ.get(ENV_DSN)
+    if not dsn:
+        return []
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415 - only with a DSN
+
+    try:
+        password = conninfo_to_dict(dsn).get("password")
+    except Exception:  # unusable: external_address() says so, without quoting it
+        return [dsn]
+    return [dsn, str(password)] if password else [dsn]
+
+
 def _exists(connection: Any, table: str, column: str, name: str) -> bool:
     from psycopg import sql  # noqa: PLC0415
 
@@ -77,7 +93,7 @@ def main() -> int:
     wanted: list[dict[str, str]] = json.loads(os.environ[ENV_SPEC])
     created_roles: list[str] = []
     created_databases: list[str] = []
-    with psycopg.connect(os.environ[ENV_DSN], autocommit=True, connect_timeout=10) as admin:
+    with psycopg.connect(os.environ[LEASE_DSN], autocommit=True, connect_timeout=10) as admin:
         try:
             for database in wanted:
                 name, user = database["name"], database["user"]

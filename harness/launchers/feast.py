@@ -33,6 +33,27 @@ PASSWORD_ENV = {"FEAST_POSTGRES_PASSWORD": "postgres_password",
                 "FEAST_REDIS_PASSWORD": "redis_password"}
 
 
+class _Quoted(str):
+    """A value holding a ${VAR} reference: single-quoted in the YAML, so that the expanded
+    secret (`#`, `: `, a leading `@` or `&`) stays one string; only `'` would end it.
+    """
+
+    __slots__ = ()
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(
+    _Quoted, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", str(value),
+                                                          style="'"))
+
+
+def _dump(config: dict[str, Any]) -> str:
+    return yaml.dump(config, Dumper=_Dumper, sort_keys=False)
+
+
 class FeastSettings(ToolSettings):
     """Feast's stores and servers, named after the root variables."""
 
@@ -120,16 +141,21 @@ class FeastLauncher(Launcher):
         if self.database is not None:
             db = self.database
             if self._store_type("registry") == "sql":
-                registry = {"registry_type": "sql",
-                            "path": db.url("${FEAST_POSTGRES_PASSWORD}", "postgresql+psycopg")}
+                # Feast pastes ${VAR} into the text as it is: inside a URL a password with `@:/#`
+                # would break it, so the registry's password goes to the driver on its own.
+                registry = {"registry_type": "sql", "path": db.url(None, "postgresql+psycopg"),
+                            "sqlalchemy_config_kwargs": {
+                                "echo": False,
+                                "connect_args": {
+                                    "password": _Quoted("${FEAST_POSTGRES_PASSWORD}")}}}
             if self._store_type("online_store") == "postgres":
                 online = {"type": "postgres", "host": db.host, "port": db.port,
                           "database": db.name, "db_schema": "public", "user": db.user,
-                          "password": "${FEAST_POSTGRES_PASSWORD}", "sslmode": "disable"}
+                          "password": _Quoted("${FEAST_POSTGRES_PASSWORD}"), "sslmode": "disable"}
         if self.redis is not None:
             password = ",password=${FEAST_REDIS_PASSWORD}" if self.redis.password_secret else ""
             online = {"type": "redis",
-                      "connection_string": f"127.0.0.1:{self.redis.port}{password}"}
+                      "connection_string": _Quoted(f"127.0.0.1:{self.redis.port}{password}")}
         registry["cache_ttl_seconds"] = 60
         return {"project": self.store.get("project", ""), "provider": "local",
                 "registry": registry, "online_store": online, "offline_store": {"type": "file"},
@@ -148,7 +174,7 @@ class FeastLauncher(Launcher):
         """Write the repo's configuration; yield `feast serve` if online serving is enabled."""
         repo = self.context.state_dir / "repo"
         repo.mkdir(exist_ok=True)
-        text = yaml.safe_dump(self.feature_store(), sort_keys=False)
+        text = _dump(self.feature_store())
         (repo / "feature_store.yaml").write_text(text, encoding="utf-8")
         if not self.serving:
             return
@@ -185,7 +211,7 @@ class FeastLauncher(Launcher):
             expect={"project": self.settings.feast_project,
                     "online_store": self.settings.online_store,
                     "registry": "sql" if self.settings.feast_posgresql_enabled else "file",
-                    "feature_store_yaml": yaml.safe_dump(self.feature_store(), sort_keys=False),
+                    "feature_store_yaml": _dump(self.feature_store()),
                     "password_env": PASSWORD_ENV},
         )
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 _PROXY_MAIN = "from configurable_http_proxy.cli import main; main()"
 _CLIENT_SECRET = "oauth_github_client_secret"  # noqa: S105 - the secret's name, not a value
+SINGLEUSER_PORTS = 16  # ports handed to the hub for users' servers (reused once freed)
 
 
 class JupyterhubSettings(ToolSettings):
@@ -59,6 +60,7 @@ class JupyterhubLauncher(Launcher):
         self.mount_path = str(context.values.get(
             "jupyterhub", "singleuser.storage.homeMountPath", "/home/jovyan"))
         self.public_port, self.api_port, self.hub_port = free_port(), free_port(), free_port()
+        self.singleuser_ports = [free_port() for _ in range(SINGLEUSER_PORTS)]
         self.url = f"http://127.0.0.1:{self.public_port}"
         self.proxy_token = context.secrets.generate("jhub_proxy_secret_token", hex_bytes=32)
         try:
@@ -157,6 +159,7 @@ class JupyterhubLauncher(Launcher):
             # A root user's server refuses to start without it (containers run as jovyan).
             "singleuser_args": ["--allow-root"] if os.geteuid() == 0 else [],
             "spawn_timeout_s": int(self.context.timeout_s("jupyterhub-spawn")),
+            "singleuser_ports": self.singleuser_ports,
             # The supervisor's process marker, so its sweep also finds users' servers.
             "env_keep": [ENV_UUID],
         }

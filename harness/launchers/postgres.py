@@ -84,6 +84,7 @@ class PostgresLauncher(Launcher):
             _check_user_namespace()
         self.port = free_port()
         self.external = _pglease.external_address()
+        context.secrets.redactor.add(*_pglease.admin_secrets())  # masked like the run's own
         self.databases: dict[str, Database] = {}
 
     def database(self, name: str, user: str, password_secret: str, *,
@@ -126,7 +127,8 @@ class PostgresLauncher(Launcher):
         return ProcessSpec(
             name="postgres-external",
             argv=self.context.python.module("harness.launchers._pglease"),
-            env={_pglease.ENV_SPEC: json.dumps(spec), _pglease.ENV_READY: str(ready)},
+            env={_pglease.ENV_SPEC: json.dumps(spec), _pglease.ENV_READY: str(ready),
+                 _pglease.LEASE_DSN: os.environ[_pglease.ENV_DSN]},
             ready_check=ready.exists,
             timeout_s=self.context.timeout_s("postgres"),
         )

@@ -72,7 +72,9 @@ class RedisLauncher(Launcher):
             config = self.context.state_dir / "redis.conf"
             fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(f'requirepass "{self.password}"\n')
+                # A quoted argument of redis.conf: backslash and quote escaped, the rest as is.
+                quoted = self.password.replace("\\", "\\\\").replace('"', '\\"')
+                handle.write(f'requirepass "{quoted}"\n')
             argv.insert(1, str(config))
         yield ProcessSpec(name="redis", argv=argv, ready_check=self._pong,
                           timeout_s=self.context.timeout_s("redis"))

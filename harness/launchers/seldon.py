@@ -113,8 +113,8 @@ class SeldonLauncher(Launcher):
                 # The first run builds the environment; the supervisor runs uv, so a run
                 # stopped meanwhile stops the build too (and a later run starts it over).
                 for step, argv in enumerate(build.steps):
-                    yield TaskSpec(name=f"{name}-env-{step}", argv=argv, timeout_s=600,
-                                   unset_env=build.unset_env)
+                    yield TaskSpec(name=f"{name}-env-{step}", argv=argv, env=build.env,
+                                   timeout_s=600, unset_env=build.unset_env)
             envs[name] = build.python
         self.model_env = envs["mlserver"]
         argv = self.context.python.module(

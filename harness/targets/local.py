@@ -110,6 +110,7 @@ class LocalTarget(Target):
         self.supervisor = Supervisor(
             run_dir / "logs", run_dir / "pids.json",
             on_death=lambda message: progress.component("stack", "died", message),
+            redact=self.secrets.redactor if self.secrets is not None else str,
         )
         pool = self._starters = concurrent.futures.ThreadPoolExecutor(max_workers=8)
         futures: dict[str, concurrent.futures.Future[None]] = {}
