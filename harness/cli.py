@@ -113,7 +113,7 @@ def run(
         n for name in scenario_names for n in (known() if name == "all" else name.split())))
     loaded = [load_scenario(name) for name in names]  # all valid, or exit 2 before anything
     parse_target_url(target_url)
-    _validate_selection(markers, keyword)
+    selected = _validate_selection(markers, keyword)
     console = RunConsole()
     if len(loaded) > 1:
         if keep:
@@ -128,6 +128,8 @@ def run(
     options = RunOptions(target_url=target_url, reports_dir=reports_dir, keep=keep,
                          reruns=reruns, pytest_args=_selection(markers, keyword), tools=tools,
                          fail_on_flaky=fail_on_flaky)
+    if (markers or keyword) and not shared_with:  # a shared column may rightly run none
+        options.selected = selected
     if shared_with:
         options.unselected = (f"{{tool}}: same module inputs as in scenario {shared_with!r}, "
                               f"whose column covers it (run alone or with --no-share to repeat)")

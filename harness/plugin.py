@@ -226,11 +226,22 @@ def _record(attempt: dict[str, Any], report: pytest.TestReport, call: pytest.Cal
     if report.failed:
         attempt["status"] = _failure_status(call)
         message = call.excinfo.exconly() if call.excinfo else str(report.longrepr)
-        attempt["message"] = (message[:2000] + _credentials_note(item)).strip()
+        attempt["message"] = (_naming_tool(message, item)[:2000] + _credentials_note(item)).strip()
     elif report.skipped and attempt["status"] is None:
         attempt["status"], attempt["message"] = "skip", _skip_reason(report)
     elif report.when == "call" and attempt["status"] is None:
         attempt["status"] = "pass"
+
+
+def _naming_tool(message: str, item: pytest.Item) -> str:
+    """A client library's own error ("RuntimeError: Failed to reach API") names no tool: put
+    the check's tools in front, so every failure says whose it is.
+    """
+    ident = str(check_id(item))
+    tools = list(dict.fromkeys([ident.split(".", 1)[0], *_needs(item, ident)]))
+    if any(f"{tool}:" in message or f"{tool} " in message for tool in tools):
+        return message
+    return f"{'/'.join(tools)}: {message}"
 
 
 def _failure_status(call: pytest.CallInfo[None]) -> str:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from harness.checks_runner import pytest_argv, run_checks
-from harness.errors import HarnessError, InterruptedRunError
+from harness.errors import BadInputError, HarnessError, InterruptedRunError
 from harness.exposure import NOT_LOCAL, LoopbackWatch, skipped
 from harness.report.model import ScenarioRun, checks_from_results, exit_code_for
 from harness.secrets import SecretStore, run_secrets
@@ -50,6 +50,9 @@ class RunOptions:
     unselected: str = NOT_SELECTED
     checks_timeout_s: float = 1800.0
     fail_on_flaky: bool = False
+    # The checks `-m`/`-k` selected (None: no selection given), to refuse before provisioning
+    # a selection that nothing provisioned can run.
+    selected: list[dict[str, Any]] | None = None
 
 
 def new_run_id(label: str) -> str:
@@ -124,6 +127,7 @@ def run_scenario(
     mark = time.monotonic()
     target.prepare(scenario, run_dir, secrets, options.tools, options.unselected,
                    static.rendered)
+    _refuse_unrunnable_selection(options, target)
     phases["validate"] += time.monotonic() - mark
 
     memory = _PeakMemory(target)
@@ -156,6 +160,24 @@ def run_scenario(
     result.exit_code = exit_code_for(result.checks, result.infrastructure_errors,
                                      options.fail_on_flaky)
     return _masked(result, console)
+
+
+def _refuse_unrunnable_selection(options: RunOptions, target: Target) -> None:
+    """A selection whose every check would be skipped checks nothing: bad input, not a pass.
+
+    Raises:
+        BadInputError: none of the selected checks can run on what this run provisions.
+    """
+    provisioned = target.provisioned_tools()
+    if options.selected is None or provisioned is None:
+        return
+    if any(set(entry["needs"]) <= provisioned for entry in options.selected):
+        return
+    needed = sorted({tool for entry in options.selected for tool in entry["needs"]})
+    msg = (f"-m/-k: none of the {len(options.selected)} selected checks can run on what this "
+           f"run provisions: they need {', '.join(needed)}; it provisions "
+           f"{', '.join(sorted(provisioned)) or 'nothing'} (widen --tools, or change -m/-k)")
+    raise BadInputError(msg)
 
 
 def _masked(result: ScenarioRun, console: RunConsole) -> ScenarioRun:

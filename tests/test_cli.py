@@ -81,6 +81,16 @@ def test_a_selection_of_no_check_is_bad_input_before_anything_starts(
     assert not (tmp_path / "reports").exists(), "nothing may be started or written"
 
 
+def test_a_selection_nothing_provisioned_can_run_is_bad_input(tmp_path: Path) -> None:
+    result = cli("run", "--reports-dir", str(tmp_path / "reports"), "--tools", "dask",
+                 "-m", "mlflow")
+    assert result.returncode == 2, result.stderr
+    line = one_error_line(result)
+    assert line.startswith("error: -m/-k: none of the "), line
+    assert "they need mlflow; it provisions dask" in line
+    assert not list((tmp_path / "reports").glob("*/logs/*.log")), "no server may be started"
+
+
 def fake_stack(directory: Path, **credentials: dict[str, str]) -> Path:
     stack = {"target": "external", "scenario": "fake",
              "tools": {"mlflow": {"endpoints": {"other": "http://127.0.0.1:9"},

@@ -203,6 +203,26 @@ def test_connect(connection):
     assert outcome.ret == 1
 
 
+def test_a_failure_in_a_client_library_s_words_names_the_tool(
+    pytester: pytest.Pytester, stack_file: Path
+) -> None:
+    _outcome, checks = run_checks_module(pytester, stack_file, '''
+import pytest
+CHECK_IDS = ("mlflow.client", "mlflow.own")
+
+@pytest.mark.check("mlflow.client")
+def test_client(stack):
+    raise RuntimeError("Failed to reach API at http://127.0.0.1:9/api/")
+
+@pytest.mark.check("mlflow.own")
+def test_own(stack):
+    raise AssertionError("mlflow: expected 1, got 2")
+''')
+    assert checks["mlflow.client"]["message"].startswith(
+        "mlflow: RuntimeError: Failed to reach API")
+    assert checks["mlflow.own"]["message"] == "AssertionError: mlflow: expected 1, got 2"
+
+
 def test_a_selected_check_without_a_result_is_an_error(
     pytester: pytest.Pytester, stack_file: Path
 ) -> None:

@@ -64,6 +64,10 @@ class Target(ABC):
     def down(self, progress: Progress) -> list[str]:
         """Remove everything `up` created, also after a partial `up`; return problems met."""
 
+    def provisioned_tools(self) -> frozenset[str] | None:
+        """The tools `up` will provision, once prepared; None when the target cannot tell."""
+        return None
+
     def failure(self) -> str | None:
         """A component that died after it was ready, if any (checked during the checks)."""
         return None

@@ -194,6 +194,10 @@ class LocalTarget(Target):
         running = self.supervisor.start(spec)
         progress.component(spec.name, "ready", f"{running.ready_s:.1f}s")
 
+    def provisioned_tools(self) -> frozenset[str]:
+        """The tools whose launchers `prepare` built: the selected ones and what they need."""
+        return frozenset(self.launchers) & frozenset(TOOLS)
+
     def findings(self) -> list[str]:
         """Each launcher's insecure defaults in effect."""
         return [line for launcher in self.launchers.values() for line in launcher.findings()]
