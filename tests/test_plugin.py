@@ -82,7 +82,7 @@ def test_statuses_and_results(pytester: pytest.Pytester, stack_file: Path) -> No
     assert by_id["mlflow.not-here"]["message"] == "not here"
     assert by_id["dask.connect"]["message"] == "dask is not part of this stack"
     assert by_id["mlflow.flaky"]["attempts"] == 2
-    assert "first failure: ConnectionResetError: first attempt" in by_id["mlflow.flaky"]["message"]
+    assert "first failure: mlflow: ConnectionResetError: first attempt" in by_id["mlflow.flaky"]["message"]
     assert by_id["mlflow.fails"]["attempts"] == 1, "an assertion about the tool is never retried"
     assert "credentials used: mlflow.password from file secrets/password" in \
         by_id["mlflow.fails"]["message"]
