@@ -156,6 +156,8 @@ def run_scenario(
     # What ran (read by the checks) against what the scenario's charts deploy.
     result.version_drift = version_drift(expected_versions(static.rendered.releases),
                                          result.versions)
+    for drift in result.version_drift:
+        drift.reason = target.version_note(drift.tool, drift.component)
     result.phases_s = {k: round(v, 2) for k, v in phases.items()}
     result.exit_code = exit_code_for(result.checks, result.infrastructure_errors,
                                      options.fail_on_flaky)

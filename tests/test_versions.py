@@ -155,14 +155,14 @@ def test_drift_table_in_every_format(tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert saved["runs"][0]["version_drift"][0] == {
         "tool": "jupyterhub", "component": "hub", "ran": "6.1.1", "chart": "5.5.0",
-        "source": "jupyterhub (jupyterhub 4.4.0): Chart.yaml appVersion"}
+        "source": "jupyterhub (jupyterhub 4.4.0): Chart.yaml appVersion", "reason": ""}
     assert Report.load(tmp_path / "report.json") == report
 
     markdown = to_markdown(report)
     section = markdown.split("## Version drift", 1)[1]
-    assert "| scenario | tool | component | ran | chart deploys | from |" in section
+    assert "| scenario | tool | component | ran | chart deploys | from | why |" in section
     assert "| defaults | jupyterhub | hub | `6.1.1` | `5.5.0` | jupyterhub (jupyterhub 4.4.0): " \
-           "Chart.yaml appVersion |" in section
+           "Chart.yaml appVersion | – |" in section
     assert "| defaults | postgres | server | `18.6` | `14.13.0` |" in section
 
     html = to_html(report)

@@ -153,3 +153,9 @@ class Launcher(ABC):
     def findings(self) -> list[str]:
         """Insecure defaults in effect with this scenario, one line each, for the report."""
         return []
+
+    def version_note(self, component: str) -> str:
+        """Why `component` runs at another version than the chart deploys, if this launcher
+        knows better than "what the environment has" (e.g. a deliberate substitute).
+        """
+        return ""

@@ -154,6 +154,10 @@ class SeldonLauncher(Launcher):
         return [{**row, "ran": versions.get(row["component"], "?")} for row in SUBSTITUTES
                 if versions.get(row["component"]) != row["chart"]]
 
+    def version_note(self, component: str) -> str:
+        """The reason of the substitute for `component` (SUBSTITUTES), if it is one."""
+        return next((row["reason"] for row in SUBSTITUTES if row["component"] == component), "")
+
     def findings(self) -> list[str]:
         """Insecure defaults in effect."""
         return ["seldon: the deployment API and every model's inference endpoint accept "

@@ -45,6 +45,7 @@ class VersionDrift(BaseModel):
     ran: str  # as the running server reported it when the checks ran
     chart: str  # what the chart deploys
     source: str  # where that expectation was read: release, chart version, values path
+    reason: str = ""  # why the target ran another version, as the target explains it
 
 
 class ScenarioRun(BaseModel):

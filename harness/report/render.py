@@ -52,7 +52,8 @@ def to_junit(report: Report) -> str:
                 ET.SubElement(props, "property", name=f"version.{tool}.{component}", value=version)
         for drift in run.version_drift:
             ET.SubElement(props, "property", name=f"version-drift.{drift.tool}.{drift.component}",
-                          value=f"ran {drift.ran}; chart deploys {drift.chart} ({drift.source})")
+                          value=f"ran {drift.ran}; chart deploys {drift.chart} ({drift.source})"
+                          + (f"; {drift.reason}" if drift.reason else ""))
         for check in run.checks:
             case = ET.SubElement(suite, "testcase", classname=f"{run.scenario}.{check.tool}",
                                  name=check.id, time=f"{check.duration_s:.3f}")
@@ -116,10 +117,10 @@ def _drift_markdown(report: Report) -> list[str]:
     lines = ["", "## Version drift", "",
              "Components that ran another version than the scenario's charts deploy "
              "(reported, not failed).", "",
-             "| scenario | tool | component | ran | chart deploys | from |",
-             "|---|---|---|---|---|---|"]
+             "| scenario | tool | component | ran | chart deploys | from | why |",
+             "|---|---|---|---|---|---|---|"]
     lines += [f"| {col} | {d.tool} | {d.component} | `{d.ran}` | `{d.chart}` | "
-              f"{_escape(d.source)} |" for col, d in rows]
+              f"{_escape(d.source)} | {_escape(d.reason) or '–'} |" for col, d in rows]
     return lines
 
 

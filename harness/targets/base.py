@@ -64,6 +64,12 @@ class Target(ABC):
     def down(self, progress: Progress) -> list[str]:
         """Remove everything `up` created, also after a partial `up`; return problems met."""
 
+    def version_note(self, tool: str, component: str) -> str:
+        """Why this target runs `tool`'s `component` at another version than its chart deploys
+        (for the report's version drift table); empty when it has nothing to say.
+        """
+        return ""
+
     def provisioned_tools(self) -> frozenset[str] | None:
         """The tools `up` will provision, once prepared; None when the target cannot tell."""
         return None

