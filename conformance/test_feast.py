@@ -339,9 +339,11 @@ def test_versions(
     if registry.startswith("postgresql"):
         import psycopg
 
-        # `repo` put the registry's password in the environment, as Feast reads it.
+        # The registry's URL holds no password (Feast hands it to the driver on its own).
         url = os.path.expandvars(registry).replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(url, connect_timeout=10) as connection:
+        password = stack.secret("feast", "postgres_password") \
+            if "postgres_password" in feast_entry.credentials else None
+        with psycopg.connect(url, password=password, connect_timeout=10) as connection:
             row = connection.execute("SHOW server_version").fetchone()
         reported = str(row[0]).split()[0] if row else ""
         record_version("postgres", "server", reported)
