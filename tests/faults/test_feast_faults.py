@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conformance import feature_repo
-from conformance.feature_repo.known_data import known_rows
+from conformance.feature_repo.known_data import WINDOW, known_rows
 from harness.launchers.base import ProcessSpec, TaskSpec, free_port
 from tests.faults.conftest import READY_TIMEOUT_S, Started, started
 from tests.faults.framework import assert_caught, broken_copy, run_check, write_stack
@@ -93,10 +93,16 @@ def test_offline_store_that_loses_its_data(feast: Started) -> None:
 @pytest.fixture(scope="module")
 def other_repository_server(feast: Started, tmp_path_factory: pytest.TempPathFactory) -> str:
     """URL of a real `feast serve` of another repository: the checks' definitions under
-    another project, with its own registry and online store, nothing materialized.
+    another project, with its own registry and online store, holding other values.
     """
+    import pandas as pd
+
     repo = tmp_path_factory.mktemp("other_feature_repo")
     shutil.copy(Path(feature_repo.__file__).parent / "definitions.py", repo)
+    (repo / "data").mkdir()
+    other = pd.DataFrame(known_rows())
+    other["trips"] += 7  # values no run of the checks writes
+    other.to_parquet(repo / "data" / "driver_stats.parquet")
     config = {"project": "another_repository", "provider": "local",
               "registry": {"registry_type": "file", "path": str(repo / "registry.db")},
               "online_store": {"type": "sqlite", "path": str(repo / "online.db")},
@@ -104,6 +110,10 @@ def other_repository_server(feast: Started, tmp_path_factory: pytest.TempPathFac
     (repo / "feature_store.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     feast_cli = [sys.executable, "-m", "feast.cli.cli", "--chdir", str(repo)]
     feast.supervisor.run_task(TaskSpec(name="other-feast-apply", argv=[*feast_cli, "apply"],
+                                       timeout_s=float(READY_TIMEOUT_S)))
+    start, end = (moment.isoformat() for moment in WINDOW)
+    feast.supervisor.run_task(TaskSpec(name="other-feast-materialize",
+                                       argv=[*feast_cli, "materialize", start, end],
                                        timeout_s=float(READY_TIMEOUT_S)))
     port = free_port()
     # Stopped with the stack's other processes when the module's Feast goes down.
@@ -122,6 +132,6 @@ def test_feature_server_of_another_repository(feast: Started, other_repository_s
     verdict = run_check(write_stack(stack, feast.directory, "other-repository"),
                         keyword="online or unwritten")
     assert_caught(verdict, "feast.online-http:other-repository-server", "feast.online-http",
-                  says=("online features (HTTP)", "expected {", "got {"))
+                  says=("online features (HTTP)", "expected {", "'trips': [110, 210, 310]"))
     assert_caught(verdict, "feast.unknown-entity:other-repository-server",
                   "feast.unknown-entity", says=("(HTTP)", "expected {"))
