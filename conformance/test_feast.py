@@ -11,6 +11,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
@@ -51,6 +52,7 @@ CHECK_IDS = (
 )
 REPO = Path(__file__).parent / "feature_repo"
 FEATURES = ["driver_stats:conv_rate", "driver_stats:trips"]
+DATA_PATH = "data/driver_stats.parquet"  # the path of definitions.py's source, relative
 SERVER_TIMEOUT_S = 120  # the feature server sees new registry objects on its refresh
 
 
@@ -65,17 +67,13 @@ def feast_entry(stack: Stack) -> Any:
 @pytest.fixture(scope="module")
 def repo(stack: Stack, feast_entry: Any, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[Path]:
-    """A repository of `conformance/feature_repo`, the target's `feature_store.yaml` and the
-    known data; the stores' passwords in the environment, where the yaml's ${VARS} find them.
+    """A repository of `conformance/feature_repo` and the target's `feature_store.yaml`; the
+    stores' passwords in the environment, where the yaml's ${VARS} find them.
     """
-    import pandas as pd
-
     path = tmp_path_factory.mktemp("feature_repo")
     shutil.copy(REPO / "definitions.py", path)
     (path / "feature_store.yaml").write_text(feast_entry.expect["feature_store_yaml"],
                                              encoding="utf-8")
-    (path / "data").mkdir()
-    pd.DataFrame(known_rows()).to_parquet(path / "data" / "driver_stats.parquet")
     env = {var: stack.secret("feast", name)
            for var, name in feast_entry.expect["password_env"].items()
            if name in feast_entry.credentials}
@@ -89,6 +87,25 @@ def repo(stack: Stack, feast_entry: Any, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture(scope="module")
+def offline_data(feast_entry: Any, repo: Path) -> Path:
+    """Where the deployment's file offline store reads the sources' relative paths (its
+    `offline_store` endpoint; without one, the repository itself), the known rows written
+    there at the path the registered source names.
+    """
+    import pandas as pd
+
+    url = feast_entry.endpoints.get("offline_store")
+    parts = urlsplit(url or "")
+    if url and (parts.scheme != "file" or parts.netloc not in {"", "localhost"}):
+        pytest.fail(f"feast: offline_store endpoint {url!r}: expected a local file:// URL "
+                    "(the file offline store's directory)")
+    path = Path(unquote(parts.path)) if url else repo
+    (path / DATA_PATH).parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(known_rows()).to_parquet(path / DATA_PATH)
+    return path
+
+
+@pytest.fixture(scope="module")
 def applied(repo: Path) -> subprocess.CompletedProcess[str]:
     """`feast apply` of the repository, run once; `feast.apply` judges it."""
     return subprocess.run([sys.executable, "-m", "feast.cli.cli", "--chdir", str(repo), "apply"],
@@ -96,13 +113,16 @@ def applied(repo: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def store(repo: Path, applied: subprocess.CompletedProcess[str]) -> FeatureStore:
-    """An SDK client of the registered repository."""
+def store(repo: Path, offline_data: Path, applied: subprocess.CompletedProcess[str]
+          ) -> FeatureStore:
+    """An SDK client of the registered repository, with the stack's `feature_store.yaml`,
+    that reads the sources' files where the deployment's offline store keeps them.
+    """
     from feast import FeatureStore
 
     if applied.returncode != 0:
         pytest.skip("blocked: `feast apply` failed (see feast.apply)")
-    return FeatureStore(repo_path=str(repo))
+    return FeatureStore(repo_path=str(offline_data), fs_yaml_file=repo / "feature_store.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -204,9 +224,11 @@ def test_unwritten_entities_read_as_nulls(feast_entry: Any, materialized: Featur
 
 
 @pytest.mark.check("feast.historical")
-def test_point_in_time_join(store: FeatureStore) -> None:
-    """Historical retrieval joins each row to the latest value at or before its time, within
-    the view's ttl; before any data, after the ttl and for unknown entities there is none.
+def test_point_in_time_join(store: FeatureStore, offline_data: Path) -> None:
+    """Historical retrieval through the stack's configuration and registry, from the known
+    rows in the deployment's offline store, joins each row to the latest value at or before
+    its time, within the view's ttl; before any data, after the ttl and for unknown entities
+    there is none.
     """
     import pandas as pd
 
@@ -223,7 +245,8 @@ def test_point_in_time_join(store: FeatureStore) -> None:
         rate, trips = row["conv_rate"], row["trips"]
         missing = rate is None or (isinstance(rate, float) and math.isnan(rate))
         got[(int(row["driver_id"]), hours)] = None if missing else (float(rate), int(trips))
-    expect_equal("feast", "rows joined to a value", matched,
+    expect_equal("feast", f"rows joined to a value from the offline store at {offline_data}",
+                 matched,
                  {key: found for key, found in got.items() if found is not None})
     # SQL offline stores keep such rows with nulls; the file store drops those of entities
     # that have data outside the window. Either way, none may carry a value.

@@ -199,6 +199,9 @@ class FeastLauncher(Launcher):
         endpoints: dict[str, str] = {}
         if self.serving:
             endpoints["feature_server"] = f"http://127.0.0.1:{self.port}"
+        # The file offline store reads a source's relative path in the repository its servers
+        # run from: that directory is where the deployment's offline data lives.
+        endpoints["offline_store"] = (self.context.state_dir / "repo").as_uri()
         if self.redis is not None:
             endpoints["online_store"] = self.redis.url()
         elif self.database is not None and self._store_type("online_store") == "postgres":
