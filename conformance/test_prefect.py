@@ -32,6 +32,8 @@ CHECK_IDS = (
 )
 FLOWS = Path(__file__).parent / "flows"
 DEPLOYMENT_TIMEOUT_S = 240  # a process worker starts a fresh interpreter per run: slow on 2 cores
+# A starting worker reports itself online within its first heartbeat interval (30 s).
+WORKER_ONLINE_TIMEOUT_S = 45
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +58,19 @@ def client_settings(api: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     home = tmp_path_factory.mktemp("prefect-home")
     with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_HOME: home}):
         yield
+
+
+def online_workers(api: str) -> dict[str, list[str]]:
+    """The names of the workers online, by work pool, as the API reports them now."""
+    pools = requests.post(f"{api}/work_pools/filter", json={}, timeout=10).json()
+    online: dict[str, list[str]] = {}
+    for pool in pools:
+        workers = requests.post(f"{api}/work_pools/{pool['name']}/workers/filter", json={},
+                                timeout=10).json()
+        names = [w["name"] for w in workers if w.get("status") == "ONLINE"]
+        if names:
+            online[pool["name"]] = names
+    return online
 
 
 def _read_flow_run(flow_run_id: Any) -> Any:
@@ -150,12 +165,20 @@ def test_worker_polls_the_pool_and_queues(api: str, expected: dict[str, Any]) ->
 
 @pytest.mark.check("prefect.deployment-run")
 @pytest.mark.usefixtures("client_settings")
-def test_deployment_runs_through_the_work_pool(expected: dict[str, Any]) -> None:
+def test_deployment_runs_through_the_work_pool(api: str, expected: dict[str, Any]) -> None:
     """A deployment of `conformance/flows` is picked up by the worker, completes, and its
     print is in the logs read back from the API.
     """
     if not expected["worker"]:
         pytest.skip("agent_enabled = false: no worker runs, so no deployment can run")
+    # Without a worker online in the pool the run would only sit Scheduled until the timeout.
+    pool = expected["work_pool"]
+    with contextlib.suppress(WaitTimeoutError):
+        wait_until(lambda: online_workers(api).get(pool), timeout_s=WORKER_ONLINE_TIMEOUT_S,
+                   what=f"a worker online in pool {pool}", interval_s=2)
+    online = online_workers(api)
+    expect("prefect", online.get(pool), f"a worker online in pool {pool!r} to pick up the run "
+           "(online workers by pool)", online)
     from prefect import flow
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId

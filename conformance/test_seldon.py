@@ -249,10 +249,12 @@ def test_predictions_match(deployment: dict[str, Any], registered_model: Registe
     expect_equal("seldon", "number of outputs", 1, len(outputs))
     served = [int(value) for value in outputs[0]["data"]]
     differing = sum(a != b for a, b in zip(served, registered_model.predictions, strict=False))
+    shown = 12  # enough predictions to see what differs, few enough to read in one line
     expect(
         "seldon", served == registered_model.predictions,
-        f"{len(frame)} served predictions equal the local model's",
-        f"{differing} differ, {len(served)} returned")
+        f"{len(frame)} served predictions equal the local model's "
+        f"(first {shown}: {registered_model.predictions[:shown]})",
+        f"{differing} differ, {len(served)} returned (first {shown}: {served[:shown]})")
 
 
 @pytest.mark.check("seldon.missing-model")

@@ -1,0 +1,95 @@
+"""Faults of a Prefect deployment's worker: none in the work pool, or one polling another pool.
+
+The stack starts without its worker (`agent_enabled = false`), and each fault's stack file
+says a worker is expected: the server marks a stopped worker offline only after ~90 s of
+missed heartbeats, so a worker that never ran in the pool is the fast, honest way to have none.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+import requests
+
+from harness.launchers.base import PythonEnv, free_port
+from harness.wait import wait_until
+from tests.faults.conftest import Started, started
+from tests.faults.framework import assert_caught, broken_copy, run_check, write_stack
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+pytestmark = [pytest.mark.faults, pytest.mark.integration]
+CHECKS = ("prefect.worker", "prefect.deployment-run")
+KEYWORD = "worker_polls or deployment_runs"
+OTHER_POOL = "another-pool"
+
+
+@pytest.fixture(scope="module")
+def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
+    """The Prefect server on its PostgreSQL, with no worker; its work pool exists (as the
+    worker's chart creates it), so the faults are about the worker alone.
+    """
+    with started(tmp_path_factory.mktemp("prefect"), {"prefect"}, agent_enabled=False) as stack:
+        entry = stack.stack.tools["prefect"]
+        requests.post(f"{entry.endpoints['api']}/work_pools/",
+                      json={"name": entry.expect["work_pool"], "type": "process"},
+                      timeout=30).raise_for_status()
+        yield stack
+
+
+def expecting_a_worker(prefect: Started, name: str) -> Path:
+    """The stack file of a scenario whose worker should run (`agent_enabled = true`)."""
+    broken = broken_copy(prefect.stack)
+    broken.tools["prefect"].expect["worker"] = True
+    return write_stack(broken, prefect.directory, name)
+
+
+def online(api: str, pool: str) -> list[str]:
+    found = requests.post(f"{api}/work_pools/{pool}/workers/filter", json={}, timeout=10)
+    return [w["name"] for w in found.json() if w.get("status") == "ONLINE"] \
+        if found.status_code == 200 else []
+
+
+@pytest.fixture
+def worker_on_other_pool(prefect: Started, tmp_path: Path) -> Iterator[str]:
+    """A real process worker polling `OTHER_POOL`, online; killed afterwards."""
+    api = prefect.stack.tools["prefect"].endpoints["api"]
+    env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "home"),
+           "PREFECT_WORKER_WEBSERVER_HOST": "127.0.0.1",
+           "PREFECT_WORKER_WEBSERVER_PORT": str(free_port())}
+    process = subprocess.Popen(
+        PythonEnv().module("prefect", "worker", "start", "--pool", OTHER_POOL, "--type",
+                           "process", "--name", "other-worker", "--install-policy", "never"),
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_until(lambda: online(api, OTHER_POOL), timeout_s=180,
+                   what=f"a worker online in {OTHER_POOL}", interval_s=1)
+        yield OTHER_POOL
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+def test_no_worker(prefect: Started) -> None:
+    pool = prefect.stack.tools["prefect"].expect["work_pool"]
+    verdict = run_check(expecting_a_worker(prefect, "no-worker"), keyword=KEYWORD)
+    for check in CHECKS:
+        assert_caught(verdict, f"{check}:no-worker", check,
+                      says=(f"a worker online in pool {pool!r}",))
+    assert "got {}" in verdict.checks["prefect.deployment-run"]["message"]
+
+
+def test_worker_on_other_pool(prefect: Started, worker_on_other_pool: str) -> None:
+    pool = prefect.stack.tools["prefect"].expect["work_pool"]
+    verdict = run_check(expecting_a_worker(prefect, "other-pool"), keyword=KEYWORD)
+    for check in CHECKS:
+        assert_caught(verdict, f"{check}:worker-on-other-pool", check,
+                      says=(f"a worker online in pool {pool!r}",))
+    assert f"'{worker_on_other_pool}': ['other-worker']" in \
+        verdict.checks["prefect.deployment-run"]["message"]
