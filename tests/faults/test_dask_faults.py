@@ -113,7 +113,8 @@ def test_worker_of_other_distributed(dask: Started, tmp_path: Path) -> None:
     finally:
         stop_extra(dask, process)
     assert_caught(verdict, "dask.versions:worker-of-other-distributed", "dask.versions",
-                  says=("one version of", OTHER_DISTRIBUTED[0].split("==")[1]))
+                  says=("versions of client, scheduler and workers disagree",
+                        OTHER_DISTRIBUTED[0].split("==")[1]))
 
 
 def test_no_workers(dask: Started) -> None:
