@@ -147,6 +147,11 @@ def test_worker_polls_the_pool_and_queues(api: str, expected: dict[str, Any]) ->
     without it, no worker is.
     """
     pool = expected["work_pool"]
+    if expected["worker"]:
+        # A worker is healthy before its first heartbeat marks it online: wait, bounded.
+        with contextlib.suppress(WaitTimeoutError):
+            wait_until(lambda: online_workers(api).get(pool), timeout_s=WORKER_ONLINE_TIMEOUT_S,
+                       what=f"a worker online in pool {pool}", interval_s=2)
     found = requests.post(f"{api}/work_pools/{pool}/workers/filter", json={}, timeout=10)
     online = [w["name"] for w in found.json() if w.get("status") == "ONLINE"] \
         if found.status_code == 200 else []
