@@ -90,6 +90,21 @@ def test_offline_store_that_loses_its_data(feast: Started) -> None:
                         "got {}"))
 
 
+def test_stores_of_other_versions_than_the_target_claims(feast: Started) -> None:
+    """A Redis and a PostgreSQL that are not the versions the target says it runs (as when
+    an image other than the claimed one was pulled): each reports its own version.
+    """
+    broken = broken_copy(feast.stack)
+    for store in ("redis", "postgres"):
+        assert store in broken.tools, f"the Feast stack lists no {store}"
+        broken.tools[store].versions["server"] = "1.0.0"
+    verdict = run_check(write_stack(broken, feast.directory, "other-versions"),
+                        keyword="versions")
+    assert_caught(verdict, "feast.versions:stores-of-other-versions", "feast.versions",
+                  says=("Redis online store reports", "registry's PostgreSQL reports",
+                        "but the target says it runs 1.0.0"))
+
+
 @pytest.fixture(scope="module")
 def other_repository_server(feast: Started, tmp_path_factory: pytest.TempPathFactory) -> str:
     """URL of a real `feast serve` of another repository: the checks' definitions under
