@@ -197,7 +197,7 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
     from harness.static.chart_versions import scenario_drift
 
     stack = Stack.load(stack_file)
-    stack.verify_credentials()
+    secret_values = stack.secret_values()  # exit 2 here on a reference that does not resolve
     selected = _validate_selection(markers, keyword)
     if not any(set(entry["needs"]) <= set(stack.tools) for entry in selected):
         raise BadInputError(
@@ -207,7 +207,7 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
     run_id = new_run_id(f"{stack.scenario}-check")
     run_dir = reports_dir / run_id
     (run_dir / "logs").mkdir(parents=True)
-    console = RunConsole(Redactor(stack.secret_values()))
+    console = RunConsole(Redactor(secret_values))
     console.phase("checks", f"against {stack_file}")
     # A stack kept by `run --keep` on the local target has its servers' pids beside it.
     pid_file = stack_file.resolve().parent / "pids.json"

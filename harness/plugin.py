@@ -233,12 +233,17 @@ def _record(attempt: dict[str, Any], report: pytest.TestReport, call: pytest.Cal
         attempt["status"] = "pass"
 
 
+def _tools_of(item: pytest.Item) -> list[str]:
+    """The tool a check's id names, then the others it requires, each once."""
+    ident = str(check_id(item))
+    return list(dict.fromkeys([ident.split(".", 1)[0], *_needs(item, ident)]))
+
+
 def _naming_tool(message: str, item: pytest.Item) -> str:
     """A client library's own error ("RuntimeError: Failed to reach API") names no tool: put
     the check's tools in front, so every failure says whose it is.
     """
-    ident = str(check_id(item))
-    tools = list(dict.fromkeys([ident.split(".", 1)[0], *_needs(item, ident)]))
+    tools = _tools_of(item)
     if any(f"{tool}:" in message or f"{tool} " in message for tool in tools):
         return message
     return f"{'/'.join(tools)}: {message}"
@@ -265,9 +270,7 @@ def _credentials_note(item: pytest.Item) -> str:
     current = item.config.stash.get(_STACK, None)
     if current is None:
         return ""
-    ident = str(check_id(item))
-    tools = dict.fromkeys([ident.split(".", 1)[0], *_needs(item, ident)])
-    used = [line for tool in tools for line in current.credentials_used(tool)]
+    used = [line for tool in _tools_of(item) for line in current.credentials_used(tool)]
     return f" (credentials used: {'; '.join(used)})" if used else ""
 
 

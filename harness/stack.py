@@ -98,31 +98,20 @@ class Stack(BaseModel):
         self._used.setdefault(tool, {})[name] = str(ref)
         return value
 
-    def verify_credentials(self) -> None:
-        """Resolve every credential once, so a broken reference is bad input before any check.
+    def secret_values(self) -> list[str]:
+        """Resolve every credential once, so a broken reference is bad input before any check;
+        return their values, so output can mask them.
 
         Raises:
             BadInputError: the first credential that does not resolve, named as by `secret`.
 
         """
-        for tool, entry in self.tools.items():
-            for name in entry.credentials:
-                self.secret(tool, name)
+        return [self.secret(tool, name)
+                for tool, entry in self.tools.items() for name in entry.credentials]
 
     def credentials_used(self, tool: str) -> list[str]:
         """`tool.name from <reference>` for each credential of `tool` resolved so far."""
         return [f"{tool}.{name} from {ref}" for name, ref in self._used.get(tool, {}).items()]
-
-    def secret_values(self) -> list[str]:
-        """Every credential's value that resolves here, so output can mask them."""
-        values = []
-        for entry in self.tools.values():
-            for ref in entry.credentials.values():
-                try:
-                    values.append(ref.resolve(self.base_dir))
-                except BadInputError:
-                    continue  # a check that needs it says so; nothing to mask meanwhile
-        return values
 
     def save(self, path: Path) -> None:
         """Write the stack as JSON (no secret values ever: only references)."""

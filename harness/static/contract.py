@@ -16,20 +16,17 @@ Public API:
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
-import yaml
+
+from harness.static.chart_source import chart_file, chart_schema
 
 if TYPE_CHECKING:
     from harness.static.render import Release, Rendered
 
-CHARTS_DIR = Path(__file__).with_name("charts")
 # Keys whose contents are free-form in every chart: their children are not checked.
 OPEN_KEYS = frozenset(
     {
@@ -183,23 +180,11 @@ def merge_values(defaults: Any, overlay: Any) -> Any:
     return merged
 
 
-@cache
 def chart_data(chart: str, version: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Return a chart version's default values and its schema (None without one).
 
     Raises:
-        FileNotFoundError: no data for that chart version in harness/static/charts.
+        FileNotFoundError: no data for that chart version in the chart source.
 
     """
-    folder = CHARTS_DIR / chart / version
-    if not (folder / "values.yaml").is_file():
-        have = sorted(p.name for p in (CHARTS_DIR / chart).glob("*")) if chart else []
-        msg = f"no chart data for {chart} {version} (have: {', '.join(have) or 'none'})"
-        raise FileNotFoundError(msg)
-    defaults = yaml.safe_load((folder / "values.yaml").read_text()) or {}
-    schema: dict[str, Any] | None = None
-    if (folder / "values.schema.json").is_file():
-        schema = json.loads((folder / "values.schema.json").read_text())
-    elif (folder / "values.schema.yaml").is_file():
-        schema = yaml.safe_load((folder / "values.schema.yaml").read_text())
-    return defaults, schema
+    return chart_file(chart, version, "values.yaml"), chart_schema(chart, version)
