@@ -67,6 +67,7 @@ class Release:
     version: str
     repository: str
     values: dict[str, Any]
+    namespace: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ class Rendered:
     releases: tuple[Release, ...]
     secret_strings: frozenset[str] = field(default=frozenset(), repr=False)
     kube_secrets: tuple[KubeSecret, ...] = ()
+    # The root module's `endpoints` output: {tool: {service, namespace, port, secret_names}}.
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def values(self) -> dict[str, dict[str, dict[str, Any]]]:
@@ -186,7 +189,8 @@ def _render_config(root: Path) -> str:
             f"  count  = var.enable_{tool} ? 1 : 0\n{args}\n}}\n\n"
             f'output "{tool}" {{\n  sensitive = true\n'
             f"  value = try({{ releases = module.{tool}[0].releases,"
-            f" values = module.{tool}[0].values{secrets} }}, null)\n}}\n"
+            f" values = module.{tool}[0].values{secrets},"
+            f" namespace = var.{root_variable_name(tool, 'namespace')} }}, null)\n}}\n"
         )
     return "\n".join(blocks)
 
@@ -205,6 +209,7 @@ def _releases(outputs: dict[str, Any]) -> tuple[Release, ...]:
                     version=meta["version"],
                     repository=meta["repository"],
                     values=rendered["values"][name],
+                    namespace=rendered["namespace"],
                 )
             )
     return tuple(releases)
