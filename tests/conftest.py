@@ -30,3 +30,15 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(("HARNESS_", "TF_VAR_")):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def charts_repo() -> Path:
+    """The chart mirror (`HARNESS_CHARTS`, else `../shared/charts-repo` beside the checkout):
+    the pinned chart versions and the releases before them, as packages.
+    """
+    chosen = os.environ.get("HARNESS_CHARTS")
+    path = Path(chosen) if chosen else REPO.parent / "shared" / "charts-repo"
+    if not (path / "index.yaml").is_file():
+        pytest.skip(f"no chart mirror at {path}: set HARNESS_CHARTS to a directory of charts")
+    return path
