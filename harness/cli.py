@@ -62,6 +62,23 @@ _fail_on_flaky_option = click.option(
          f"{config.ENV_FAIL_ON_FLAKY}).")
 
 
+def _kube_versions(_ctx: Any, _param: Any, value: str | None) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    from harness.manifests.support_range import parse_kube_versions
+
+    try:
+        return parse_kube_versions(value)
+    except BadInputError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+_kube_versions_option = click.option(
+    "--kube-versions", callback=_kube_versions, envvar="HARNESS_KUBE_VERSIONS",
+    metavar="X.Y,...", help="Kubernetes versions the manifests are judged for (default: the "
+                            "oldest and newest the charts support; env HARNESS_KUBE_VERSIONS).")
+
+
 def _validate_selection(markers: str | None, keyword: str | None) -> list[dict[str, Any]]:
     """The selected checks; exit 2 when `-m`/`-k` select none, 3 when a check module cannot
     be collected.
@@ -95,11 +112,13 @@ def _validate_selection(markers: str | None, keyword: str | None) -> list[dict[s
               help="With several scenarios: provision a tool again only where its module's "
                    "inputs differ from the first scenario's; elsewhere its checks are skipped "
                    "as covered by that column.")
+@_kube_versions_option
 @click.option("--shared-with", hidden=True, help="Set by a shared run for its children.")
 def run(
     scenario_names: tuple[str, ...], parallel: int, target_url: str, reports_dir: Path, keep: bool,
         markers: str | None, keyword: str | None, reruns: int, fail_on_flaky: bool,
-    run_id: str | None, tools: frozenset[str] | None, share: bool, shared_with: str | None,
+    run_id: str | None, tools: frozenset[str] | None, share: bool,
+    kube_versions: tuple[str, ...] | None, shared_with: str | None,
 ) -> None:
     """Provision a scenario, run the checks against it, tear it down, write the report."""
     from harness.report.model import Report
@@ -119,7 +138,8 @@ def run(
         if keep:
             raise BadInputError("--keep: give one --scenario; a kept stack is one scenario's")
         common = ["--target", target_url, "--reruns", str(reruns), *_selection(markers, keyword),
-                  *(["--fail-on-flaky"] if fail_on_flaky else [])]
+                  *(["--fail-on-flaky"] if fail_on_flaky else []),
+                  *(["--kube-versions", ",".join(kube_versions)] if kube_versions else [])]
         _run_matrix(names, run_id or new_run_id("matrix"), reports_dir, parallel, console,
                     _child_args(names, loaded, tools, share, common))
     scenario = loaded[0]
@@ -127,7 +147,7 @@ def run(
     run_dir = reports_dir / run_id
     options = RunOptions(target_url=target_url, reports_dir=reports_dir, keep=keep,
                          reruns=reruns, pytest_args=_selection(markers, keyword), tools=tools,
-                         fail_on_flaky=fail_on_flaky)
+                         fail_on_flaky=fail_on_flaky, kube_versions=kube_versions)
     if (markers or keyword) and not shared_with:  # a shared column may rightly run none
         options.selected = selected
     if shared_with:
@@ -243,8 +263,17 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
               envvar=config.ENV_SCENARIO, show_default=True,
               help=f"Scenario name in scenarios/ or a YAML file (env {config.ENV_SCENARIO}).")
 @click.option("--module", "modules", multiple=True, help="Print only these modules' values.")
-def render(scenario_name: str, modules: tuple[str, ...]) -> None:
-    """Print each module's rendered Helm values (secrets masked) and the contract verdicts."""
+@click.option("--manifests", is_flag=True,
+              help="Print the charts' rendered manifests instead of the values (secrets "
+                   "replaced by their names), for the newest Kubernetes version under test.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="With --manifests: write <namespace>/<release>.yaml there instead.")
+@_kube_versions_option
+def render(scenario_name: str, modules: tuple[str, ...], manifests: bool, out_dir: Path | None,
+           kube_versions: tuple[str, ...] | None) -> None:
+    """Print each module's rendered Helm values (secrets masked), or the manifests the charts
+    render from them, and the static checks' verdicts.
+    """
     import yaml
 
     from harness.scenario import load_scenario
@@ -252,17 +281,28 @@ def render(scenario_name: str, modules: tuple[str, ...]) -> None:
     from harness.static_stage import run_static_stage
 
     scenario = load_scenario(scenario_name)
-    result = run_static_stage(scenario, run_secrets(scenario))
-    for module, releases in sorted(result.rendered.masked().items()):
-        if modules and module not in modules:
-            continue
-        for release, values in sorted(releases.items()):
-            click.echo(f"# {module} / {release}")
-            click.echo(yaml.safe_dump(values, sort_keys=False).rstrip() + "\n---")
+    result = run_static_stage(scenario, run_secrets(scenario), kube_versions=kube_versions,
+                              manifests_dir=out_dir if manifests else None)
+    if manifests and out_dir is None and result.manifests is not None:
+        for rendered in result.manifests.manifests.releases:
+            if not modules or rendered.module in modules:
+                click.echo(f"# {rendered.namespace}/{rendered.name} ({rendered.chart} "
+                           f"{rendered.version})")
+                click.echo(yaml.safe_dump_all(rendered.objects, sort_keys=False).rstrip()
+                           + "\n---")
+    elif not manifests:
+        for module, releases in sorted(result.rendered.masked().items()):
+            if modules and module not in modules:
+                continue
+            for release, values in sorted(releases.items()):
+                click.echo(f"# {module} / {release}")
+                click.echo(yaml.safe_dump(values, sort_keys=False).rstrip() + "\n---")
     checks = result.checks()
     for check in checks:
         mark = {"pass": "ok  ", "skip": "skip"}.get(check.status, "FAIL")
         click.echo(f"{mark} {check.id}: {check.message}", err=check.status == "fail")
+    for finding in result.findings:
+        click.echo(f"note {finding}")
     failed = result.failures or any(c.status == "fail" for c in checks)
     sys.exit(ExitCode.CHECK_FAILED if failed else ExitCode.OK)
 

@@ -53,6 +53,8 @@ class RunOptions:
     # The checks `-m`/`-k` selected (None: no selection given), to refuse before provisioning
     # a selection that nothing provisioned can run.
     selected: list[dict[str, Any]] | None = None
+    # Kubernetes versions the manifests are judged for (None: the charts' support range).
+    kube_versions: tuple[str, ...] | None = None
 
 
 def new_run_id(label: str) -> str:
@@ -118,7 +120,7 @@ def run_scenario(
         secrets.put(name, value)
     phases["validate"] = time.monotonic() - started
 
-    static = _static_stage(scenario, generated, console, result, phases)
+    static = _static_stage(scenario, generated, console, result, phases, options, run_dir)
     if static is None:
         result.phases_s = {k: round(v, 2) for k, v in phases.items()}
         result.exit_code = exit_code_for(result.checks, [])
@@ -224,13 +226,18 @@ def _logs_of(run_dir: Path, tool: str) -> str:
 
 def _static_stage(
     scenario: Scenario, secrets: dict[str, str], console: RunConsole, result: ScenarioRun,
-    phases: dict[str, float],
+    phases: dict[str, float], options: RunOptions, run_dir: Path,
 ) -> StaticResult | None:
-    """Render and check the modules' values; None when a contract fails (nothing to start)."""
-    console.phase("static", "render each module's Helm values; check the charts' contracts")
+    """Render and check the modules' values and the charts' manifests; None when a values
+    contract fails (nothing to start).
+    """
+    console.phase("static", "render the modules' Helm values and the charts' manifests; "
+                            "check contracts, schemas and wiring")
     mark = time.monotonic()
-    static = run_static_stage(scenario, secrets)
+    static = run_static_stage(scenario, secrets, kube_versions=options.kube_versions,
+                              manifests_dir=run_dir / "manifests")
     result.checks = static.checks()
+    result.findings += [console.redact(line) for line in static.findings]
     phases["static"] = time.monotonic() - mark
     for failure in static.failures:
         console.component(failure.module, "failed", str(failure))
@@ -248,7 +255,7 @@ def _provision_and_check(
     stack.save(run_dir / "stack.json")
     phases["provision"] = time.monotonic() - mark
     result.ready_s = target.ready_times_s()
-    result.findings = [console.redact(line) for line in target.findings()]
+    result.findings += [console.redact(line) for line in target.findings()]
 
     console.phase("checks")
     mark = time.monotonic()

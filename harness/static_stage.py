@@ -14,7 +14,9 @@ from harness.report.model import CheckResult
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
+    from harness.manifests.context import ManifestContext
     from harness.scenario import Scenario
     from harness.static.contract import Verdict
     from harness.static.render import Rendered, RenderError
@@ -26,9 +28,13 @@ class StaticResult:
 
     rendered: Rendered
     verdicts: list[Verdict]
-    # Checks beyond the contracts (harness/static/registry.py); a failure here does not stop
-    # the run before provisioning, it fails the run at the end (exit 1).
+    # Checks beyond the contracts (harness/static/registry.py, the manifest checks of
+    # harness/manifests/); a failure here does not stop the run before provisioning, it fails
+    # the run at the end (exit 1).
     extra: list[CheckResult] = field(default_factory=list)
+    # What the manifests show that is worth a reader's attention, not a failure.
+    findings: list[str] = field(default_factory=list)
+    manifests: ManifestContext | None = None
 
     @property
     def failures(self) -> list[Verdict]:
@@ -50,14 +56,22 @@ class StaticResult:
         return sorted([*results.values(), *self.extra], key=lambda c: c.id)
 
 
-def run_static_stage(scenario: Scenario, secrets: Mapping[str, str]) -> StaticResult:
-    """Render the scenario's values with Terraform and check each release's chart contract.
+def run_static_stage(scenario: Scenario, secrets: Mapping[str, str], *,
+                     kube_versions: tuple[str, ...] | None = None,
+                     manifests_dir: Path | None = None) -> StaticResult:
+    """Render the scenario's values with Terraform and check each release's chart contract;
+    then render every release with its chart for each Kubernetes version under test
+    (`kube_versions`, default: the charts' support range) and check the manifests, writing
+    them (secrets replaced by their names) under `manifests_dir` when given.
 
     Raises:
         BadInputError: Terraform rejected a tfvars value; names the file and variable.
         ModuleDefectError: the modules could not be rendered at all.
     """
+    from harness.charts.source import chart_source  # noqa: PLC0415
     from harness.launchers.chart_values import terraform_dir  # noqa: PLC0415
+    from harness.manifests.checks import build_context, manifest_checks  # noqa: PLC0415
+    from harness.manifests.support_range import support_range  # noqa: PLC0415
     from harness.static.contract import check_contracts  # noqa: PLC0415 - loads Terraform
     from harness.static.registry import registry_checks  # noqa: PLC0415
     from harness.static.render import RenderError, render_scenario  # noqa: PLC0415
@@ -68,7 +82,14 @@ def run_static_stage(scenario: Scenario, secrets: Mapping[str, str]) -> StaticRe
     except RenderError as exc:
         raise render_failure(scenario, exc) from exc
     extra = registry_checks(scenario.tfvars, rendered, secrets)
-    return StaticResult(rendered, check_contracts(rendered), extra)
+    source = chart_source()
+    context = build_context(scenario.name, dict(scenario.tfvars), rendered, source=source,
+                            kube_versions=kube_versions or support_range(rendered, source))
+    checks, findings = manifest_checks(context)
+    if manifests_dir is not None:
+        context.manifests.write(manifests_dir, rendered.secret_strings)
+    return StaticResult(rendered, check_contracts(rendered), [*extra, *checks], findings,
+                        context)
 
 
 def render_failure(scenario: Scenario, exc: RenderError) -> BadInputError | ModuleDefectError:

@@ -27,7 +27,11 @@ FAMILIES = (
 
 def build_context(scenario: str, tfvars: dict[str, Any], rendered: Rendered, *,
                   source: ChartSource, kube_versions: tuple[str, ...]) -> ManifestContext:
-    """Render the scenario's manifests for each version in `kube_versions` (oldest first)."""
+    """Render the scenario's manifests for each version in `kube_versions` (oldest first).
+
+    Secrets are replaced by their names first: what is rendered, cached and written holds none.
+    """
+    rendered = rendered.with_placeholders()
     by_version = {v: render_manifests(rendered, source=source, kube_version=f"{v}.0")
                   for v in kube_versions}
     return ManifestContext(scenario, tfvars, rendered, source, kube_versions, by_version,

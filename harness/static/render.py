@@ -19,7 +19,7 @@ import difflib
 import json
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,23 @@ class Rendered:
     kube_secrets: tuple[KubeSecret, ...] = ()
     # The root module's `endpoints` output: {tool: {service, namespace, port, secret_names}}.
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (variable, value) of every secret input, to replace values by their names.
+    secret_names: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # True once `with_placeholders` replaced the secrets: nothing here is secret any more.
+    placeholders: bool = False
+
+    def with_placeholders(self) -> Rendered:
+        """The same releases with every secret replaced by `secret-<variable>`: renders that
+        hold no secret, so they can be cached, written and compared between runs.
+        """
+        swaps = sorted(((value, f"secret-{name.replace('_', '-')}")
+                        for name, value in self.secret_names), key=lambda s: -len(s[0]))
+        releases = tuple(replace(r, values=_swap(r.values, swaps)) for r in self.releases)
+        kube_secrets = tuple(replace(k, data=_swap(k.data, swaps)) for k in self.kube_secrets)
+        return replace(self, releases=releases, kube_secrets=kube_secrets, placeholders=True,
+                       secret_strings=frozenset(p for _, p in swaps),
+                       secret_names=tuple((name, f"secret-{name.replace('_', '-')}")
+                                          for name, _ in self.secret_names))
 
     @property
     def values(self) -> dict[str, dict[str, dict[str, Any]]]:
@@ -104,6 +121,17 @@ class Rendered:
             self.values, self.secret_strings
         )
         return masked
+
+
+def _swap(data: Any, swaps: list[tuple[str, str]]) -> Any:
+    if isinstance(data, dict):
+        return {key: _swap(value, swaps) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_swap(item, swaps) for item in data]
+    if isinstance(data, str):
+        for secret, placeholder in swaps:
+            data = data.replace(secret, placeholder)
+    return data
 
 
 def mask_secrets(data: Any, secrets: frozenset[str] | set[str]) -> Any:
@@ -146,12 +174,12 @@ def render_scenario(
     variables = read_variables(root / "variables.tf")
     inputs = {**tfvars, **secrets}
     _check_names(inputs, variables)
-    hidden = frozenset(
-        s
-        for s in {str(v) for v in secrets.values()}
-        | {str(inputs.get(v.name, v.default)) for v in variables.values() if v.sensitive}
-        if s
-    )
+    named = {
+        **{v.name: str(inputs.get(v.name, v.default)) for v in variables.values() if v.sensitive},
+        **{name: str(value) for name, value in secrets.items()},
+    }
+    named = {name: value for name, value in named.items() if value}
+    hidden = frozenset(named.values())
     with tempfile.TemporaryDirectory(prefix="mlops-render-") as tmp:
         work = Path(tmp)
         (work / "variables.tf").write_text((root / "variables.tf").read_text())
@@ -164,7 +192,8 @@ def render_scenario(
             outputs = terraform.output_json()
         except TerraformError as exc:
             raise _classify(exc, root / "variables.tf", hidden) from None
-    return Rendered(_releases(outputs), hidden, _kube_secrets(outputs))
+    return Rendered(_releases(outputs), hidden, _kube_secrets(outputs),
+                    secret_names=tuple(sorted(named.items())))
 
 
 def _check_names(inputs: dict[str, Any], variables: dict[str, ModuleVariable]) -> None:
