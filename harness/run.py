@@ -238,6 +238,9 @@ def _static_stage(
                               manifests_dir=run_dir / "manifests")
     result.checks = static.checks()
     result.findings += [console.redact(line) for line in static.findings]
+    if static.manifests is not None:
+        result.kube_versions = list(static.manifests.kube_versions)
+        result.chart_source = static.manifests.source.describe()
     phases["static"] = time.monotonic() - mark
     for failure in static.failures:
         console.component(failure.module, "failed", str(failure))

@@ -64,6 +64,9 @@ class ScenarioRun(BaseModel):
     peak_rss_mb: float | None = None
     checks: list[CheckResult] = Field(default_factory=list)
     findings: list[str] = Field(default_factory=list)
+    # The static stage's manifests: rendered for these Kubernetes versions, charts from here.
+    kube_versions: list[str] = Field(default_factory=list)
+    chart_source: str = ""
     infrastructure_errors: list[str] = Field(default_factory=list)
     exit_code: int = 0
 

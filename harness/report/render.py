@@ -105,6 +105,10 @@ def to_markdown(report: Report) -> str:
         extra += [f"- flaky: `{c.id}`: {_escape(c.message)}" for c in run.checks
                   if c.status == "flaky"]
         extra += [f"- finding: {_escape(f)}" for f in run.findings]
+        if run.kube_versions:
+            extra.append(f"- manifests: `manifests/<namespace>/<release>.yaml`, judged for "
+                         f"Kubernetes {', '.join(run.kube_versions)}; charts from "
+                         f"{_escape(run.chart_source)}")
         if extra:
             lines += ["", f"## {column(run)}", "", *extra]
     return "\n".join(lines) + "\n"
