@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from harness.static.chart_source import chart_file, chart_schema
+from harness.static.chart_source import ChartData, chart_data
 
 if TYPE_CHECKING:
     from harness.static.render import Release, Rendered
@@ -90,9 +90,18 @@ def check_contracts(rendered: Rendered) -> list[Verdict]:
     """
     verdicts: list[Verdict] = []
     for release in rendered.releases:
-        problems = _problems(release)
-        if not problems:
-            problems = [("", f"values satisfy the {_kind(release)} contract", True)]
+        try:
+            data = chart_data(release.chart, release.version, release.repository)
+        except FileNotFoundError as exc:
+            problems = [("", str(exc), False)]
+        else:
+            problems = _problems(release, data)
+            if not problems:
+                problems = [("", f"values satisfy the {_kind(data)} contract", True)]
+            if data.offline:
+                # Said in every verdict: the offline contract knows keys and types, not enums.
+                problems = [(path, f"{msg} (checked against the {data.origin}: no chart "
+                                   "package at hand)", ok) for path, msg, ok in problems]
         verdicts += [
             Verdict(release.module, release.name, release.chart, release.version, path, msg, ok)
             for path, msg, ok in problems
@@ -107,15 +116,12 @@ def assert_contracts(rendered: Rendered) -> None:
         raise ContractViolationError(failures)
 
 
-def _kind(release: Release) -> str:
-    return "schema" if chart_data(release.chart, release.version)[1] else "default-keys"
+def _kind(data: ChartData) -> str:
+    return "schema" if data.schema else "default-keys"
 
 
-def _problems(release: Release) -> list[tuple[str, str, bool]]:
-    try:
-        defaults, schema = chart_data(release.chart, release.version)
-    except FileNotFoundError as exc:
-        return [("", str(exc), False)]
+def _problems(release: Release, data: ChartData) -> list[tuple[str, str, bool]]:
+    defaults, schema = data.values, data.schema
     problems: list[tuple[str, str, bool]] = []
     if schema is not None:
         problems += _schema_problems(release.values, defaults, schema)
@@ -178,13 +184,3 @@ def merge_values(defaults: Any, overlay: Any) -> Any:
         else:
             merged[key] = merge_values(defaults.get(key), value)
     return merged
-
-
-def chart_data(chart: str, version: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Return a chart version's default values and its schema (None without one).
-
-    Raises:
-        FileNotFoundError: no data for that chart version in the chart source.
-
-    """
-    return chart_file(chart, version, "values.yaml"), chart_schema(chart, version)
