@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -178,3 +181,31 @@ def test_a_charts_directory_that_does_not_exist_is_bad_input(cli_env: dict[str, 
     assert done.returncode == 2
     assert "--charts" in done.stderr
     assert "does not exist" in done.stderr
+
+
+def test_pull_fetches_from_a_chart_repository_once(tmp_path: Path) -> None:
+    served = tmp_path / "served"
+    make_chart(served, "demo", "1.0.0", templates={})
+    subprocess.run([str(helm_binary()), "repo", "index", str(served)], check=True)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        source = ChartSource(tmp_path / "cache", upstream=True)
+        pulled = source.pull("demo", "1.0.0", url)
+        server.shutdown()
+    assert pulled == tmp_path / "cache" / "demo-1.0.0.tgz"
+    assert pulled.read_bytes() == (served / "demo-1.0.0.tgz").read_bytes()
+    assert source.locate("demo", "1.0.0", url) == pulled
+    assert source.pull("demo", "1.0.0", url) == pulled  # at hand: no second fetch
+
+
+@pytest.mark.terraform
+def test_render_reads_charts_from_the_charts_option(tmp_path: Path,
+                                                    cli_env: dict[str, str]) -> None:
+    (tmp_path / "empty").mkdir()
+    done = cli("render", "--scenario", "defaults", "--module", "dask", "--charts",
+               str(tmp_path / "empty"), env=cli_env)
+    assert done.returncode == 0, done.stderr
+    assert "ok   dask.values-contract.dask: dask 2024.1.1 (checked against the offline contract " \
+           "contracts/dask-2024.1.1.json: no chart package at hand)" in done.stdout.splitlines()

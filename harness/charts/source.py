@@ -133,6 +133,7 @@ def _helm_pull(chart: str, version: str, repository: str, work: Path) -> None:
         args = ["pull", f"{repository.rstrip('/')}/{chart}", "--version", version]
     else:
         args = ["pull", "--repo", repository, chart, "--version", version]
+    (work / "out").mkdir()
     env = {**os.environ, "HELM_CACHE_HOME": str(work / "cache"),
            "HELM_CONFIG_HOME": str(work / "config"), "HELM_DATA_HOME": str(work / "data")}
     try:

@@ -10,7 +10,8 @@ descended into. A misspelt key such as `serserviceAccountName` fails either way.
 Public API:
     check_contracts(rendered) -> list[Verdict]   (one passing verdict per clean release)
     assert_contracts(rendered) -> None           raises ContractViolationError
-    Verdict(module, release, chart, chart_version, key_path, message, passed)
+    Verdict(module, release, chart, chart_version, key_path, message, passed, offline_origin)
+    offline_note(origin) -> str                  what a verdict of an offline contract says
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class Verdict:
     key_path: str
     message: str
     passed: bool
+    # The offline contract checked against, when no chart package was at hand.
+    offline_origin: str = ""
 
     def __str__(self) -> str:
         where = f" at {self.key_path}" if self.key_path else ""
@@ -90,6 +93,7 @@ def check_contracts(rendered: Rendered) -> list[Verdict]:
     """
     verdicts: list[Verdict] = []
     for release in rendered.releases:
+        offline = ""
         try:
             data = chart_data(release.chart, release.version, release.repository)
         except FileNotFoundError as exc:
@@ -100,13 +104,20 @@ def check_contracts(rendered: Rendered) -> list[Verdict]:
                 problems = [("", f"values satisfy the {_kind(data)} contract", True)]
             if data.offline:
                 # Said in every verdict: the offline contract knows keys and types, not enums.
-                problems = [(path, f"{msg} (checked against the {data.origin}: no chart "
-                                   "package at hand)", ok) for path, msg, ok in problems]
+                problems = [(path, f"{msg} {offline_note(data.origin)}", ok)
+                            for path, msg, ok in problems]
+                offline = data.origin
         verdicts += [
-            Verdict(release.module, release.name, release.chart, release.version, path, msg, ok)
+            Verdict(release.module, release.name, release.chart, release.version, path, msg, ok,
+                    offline)
             for path, msg, ok in problems
         ]
     return verdicts
+
+
+def offline_note(origin: str) -> str:
+    """What a verdict from an offline contract says about it."""
+    return f"(checked against the {origin}: no chart package at hand)"
 
 
 def assert_contracts(rendered: Rendered) -> None:
