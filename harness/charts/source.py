@@ -134,7 +134,9 @@ def _helm_pull(chart: str, version: str, repository: str, work: Path) -> None:
     else:
         args = ["pull", "--repo", repository, chart, "--version", version]
     (work / "out").mkdir()
-    env = {**os.environ, "HELM_CACHE_HOME": str(work / "cache"),
+    # The user's HELM_* settings (repository files, registry logins) are left out too.
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HELM_")},
+           "HELM_CACHE_HOME": str(work / "cache"),
            "HELM_CONFIG_HOME": str(work / "config"), "HELM_DATA_HOME": str(work / "data")}
     try:
         done = subprocess.run([str(helm_binary()), *args, "--destination", str(work / "out")],
