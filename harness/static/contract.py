@@ -12,6 +12,7 @@ Public API:
     assert_contracts(rendered) -> None           raises ContractViolationError
     Verdict(module, release, chart, chart_version, key_path, message, passed, offline_origin)
     offline_note(origin) -> str                  what a verdict of an offline contract says
+    chart_data(chart, version) -> (values, schema)
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from harness.static.chart_source import ChartData, chart_data
+from harness.static import chart_source
+from harness.static.chart_source import ChartData
 
 if TYPE_CHECKING:
     from harness.static.render import Release, Rendered
@@ -95,7 +97,7 @@ def check_contracts(rendered: Rendered) -> list[Verdict]:
     for release in rendered.releases:
         offline = ""
         try:
-            data = chart_data(release.chart, release.version, release.repository)
+            data = chart_source.chart_data(release.chart, release.version, release.repository)
         except FileNotFoundError as exc:
             problems = [("", str(exc), False)]
         else:
@@ -195,3 +197,15 @@ def merge_values(defaults: Any, overlay: Any) -> Any:
         else:
             merged[key] = merge_values(defaults.get(key), value)
     return merged
+
+
+def chart_data(chart: str, version: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Return a chart version's default values and its schema (None without one); offline,
+    values of the right types and the reduced schema (see `harness.static.chart_source`).
+
+    Raises:
+        FileNotFoundError: no package and no offline contract for that chart version.
+
+    """
+    data = chart_source.chart_data(chart, version)
+    return data.values, data.schema
