@@ -1,7 +1,8 @@
-"""The `mlops-conformance` command: run | check | render | scenarios | report | down."""
+"""The `mlops-conformance` command: run | check | render | scenarios | report | down | charts."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -79,6 +80,21 @@ _kube_versions_option = click.option(
                             "oldest and newest the charts support; env HARNESS_KUBE_VERSIONS).")
 
 
+def _set_charts(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    # Through the environment, so the matrix's children and the static stage see it too.
+    if value is not None:
+        os.environ[config.ENV_CHARTS] = str(value)
+    return value
+
+
+_charts_option = click.option(
+    "--charts", type=click.Path(exists=True, file_okay=False, path_type=Path, resolve_path=True),
+    envvar=config.ENV_CHARTS, callback=_set_charts, expose_value=False, metavar="DIR",
+    help=f"A directory of chart packages (<chart>-<version>.tgz, optionally an index.yaml) to "
+         f"render from (env {config.ENV_CHARTS}; default: the upstream charts pulled into the "
+         "cache by `charts pull`).")
+
+
 def _validate_selection(markers: str | None, keyword: str | None) -> list[dict[str, Any]]:
     """The selected checks; exit 2 when `-m`/`-k` select none, 3 when a check module cannot
     be collected.
@@ -114,6 +130,7 @@ def _validate_selection(markers: str | None, keyword: str | None) -> list[dict[s
                    "as covered by that column.")
 @_kube_versions_option
 @click.option("--shared-with", hidden=True, help="Set by a shared run for its children.")
+@_charts_option
 def run(
     scenario_names: tuple[str, ...], parallel: int, target_url: str, reports_dir: Path, keep: bool,
         markers: str | None, keyword: str | None, reruns: int, fail_on_flaky: bool,
@@ -203,6 +220,7 @@ def _run_matrix(names: list[str], run_id: str, reports_dir: Path, parallel: int,
 @_keyword_option
 @_reruns_option
 @_fail_on_flaky_option
+@_charts_option
 def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str | None,
           reruns: int, fail_on_flaky: bool) -> None:
     """Run the checks against an already running deployment: no provisioning, no teardown."""
@@ -269,6 +287,7 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="With --manifests: write <namespace>/<release>.yaml there instead.")
 @_kube_versions_option
+@_charts_option
 def render(scenario_name: str, modules: tuple[str, ...], manifests: bool, out_dir: Path | None,
            kube_versions: tuple[str, ...] | None) -> None:
     """Print each module's rendered Helm values (secrets masked), or the manifests the charts
@@ -377,6 +396,111 @@ def down(run_dir: Path) -> None:
     for private in ("secrets", "state"):  # as teardown would have removed them
         shutil.rmtree(run_dir / private, ignore_errors=True)
     click.echo(f"stopped {len(stopped)} processes: {', '.join(stopped) or 'none were running'}")
+
+
+@cli.group()
+def charts() -> None:
+    """The chart packages the modules install: pull them ahead of time, list what is at hand."""
+
+
+def _scenarios(names: tuple[str, ...]) -> list[Any]:
+    from harness.scenario import load_scenario, scenario_names
+
+    chosen = [n for name in names for n in (scenario_names() if name == "all" else name.split())]
+    return [load_scenario(name) for name in dict.fromkeys(chosen or scenario_names())]
+
+
+_scenarios_option = click.option(
+    "--scenario", "scenario_names", multiple=True, metavar="S",
+    help="Only the charts of these scenarios (repeat; default: every scenario).")
+
+
+@charts.command("pull")
+@_scenarios_option
+@click.option("--charts", "directory", type=click.Path(file_okay=False, path_type=Path,
+                                                       resolve_path=True),
+              envvar=config.ENV_CHARTS, metavar="DIR",
+              help="Pull into this directory (then give it to --charts on the offline machine; "
+                   f"env {config.ENV_CHARTS}) instead of the cache.")
+def charts_pull(scenario_names: tuple[str, ...], directory: Path | None) -> None:
+    """Fetch the pinned version of every chart the scenarios install (needs network)."""
+    from harness.charts.helm import HelmUnavailableError
+    from harness.charts.inventory import chart_uses
+    from harness.charts.source import ChartUnavailableError, chart_source
+    from harness.errors import ChartsUnavailableError
+
+    uses = chart_uses(_scenarios(scenario_names))
+    source = chart_source(directory)  # the directory, else the upstream cache
+    failed: list[str] = []
+    for use in uses:
+        try:
+            path = source.pull(use.chart, use.version, use.repository)
+        except ChartUnavailableError as exc:
+            failed.append(exc.reason)
+            continue
+        except HelmUnavailableError as exc:
+            raise ChartsUnavailableError(str(exc)) from exc
+        click.echo(f"{use.chart} {use.version}: {path}")
+    if failed:
+        others = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        msg = (f"{len(failed)} of {len(uses)} charts not pulled: {failed[0]}{others}; pull on "
+               "a machine with network (`mlops-conformance charts pull --charts DIR`), copy DIR "
+               "here and give it to --charts")
+        raise ChartsUnavailableError(msg)
+
+
+@charts.command("list")
+@_scenarios_option
+@_charts_option
+def charts_list(scenario_names: tuple[str, ...]) -> None:
+    """Show each chart version the scenarios install: at hand (the file) or not, and from where."""
+    from harness.charts.contracts import contract_path
+    from harness.charts.inventory import chart_uses
+    from harness.charts.package import PackageError, read_package
+    from harness.charts.source import ChartUnavailableError, chart_source
+
+    source = chart_source()
+    click.echo(f"chart source: {source.describe()}")
+    fix = ""
+    for use in chart_uses(_scenarios(scenario_names)):
+        click.echo(f"{use.chart} {use.version} ({use.repository}; {', '.join(use.releases)})")
+        try:
+            path = source.locate(use.chart, use.version, use.repository)
+            read_package(path)
+        except ChartUnavailableError as exc:
+            fix, why = exc.fix, exc.reason
+        except PackageError as exc:
+            fix, why = "replace the file with the chart package", str(exc)
+        else:
+            click.echo(f"  at hand: {path}")
+            continue
+        offline = contract_path(use.chart, use.version)
+        fallback = (f"the values checks use the offline contract {offline.name}"
+                    if offline.is_file() else "no offline contract either")
+        click.echo(f"  not at hand: {why}; {fallback}")
+    if fix:
+        click.echo(f"to have them at hand: {fix}")
+
+
+@charts.command("contracts")
+@click.option("--write", is_flag=True, help="Write the files (else only list them).")
+@_charts_option
+def charts_contracts(write: bool) -> None:
+    """Regenerate the offline contracts (harness/static/contracts/) from the chart source."""
+    from harness.charts.contracts import contract_path, contract_targets, write_contracts
+    from harness.charts.source import ChartUnavailableError
+    from harness.errors import ChartsUnavailableError
+
+    targets = contract_targets()
+    if not write:
+        for chart, version in targets:
+            click.echo(str(contract_path(chart, version)))
+        return
+    try:
+        for path in write_contracts(targets):
+            click.echo(str(path))
+    except ChartUnavailableError as exc:
+        raise ChartsUnavailableError(str(exc)) from exc
 
 
 def _summarise(console: RunConsole, report: object, paths: list[Path]) -> None:

@@ -25,3 +25,7 @@ DEFAULT_PARALLEL = 2  # scenarios side by side; two cores are the bottleneck
 # Advanced: render the modules of another root module (a copy of terraform/), e.g. to prove
 # that a broken module value makes a runtime check fail. No flag: not for everyday runs.
 ENV_TERRAFORM_DIR = "HARNESS_TERRAFORM_DIR"
+
+# Where chart packages come from: a directory of `<chart>-<version>.tgz` (default: the
+# upstream repositories' charts, pulled into the cache by `mlops-conformance charts pull`).
+ENV_CHARTS = "HARNESS_CHARTS"

@@ -42,3 +42,9 @@ class WaitTimeoutError(ProvisionError):
 
 class InterruptedRunError(ProvisionError):
     """The run was interrupted by Ctrl-C or SIGTERM."""
+
+
+class ChartsUnavailableError(HarnessError):
+    """Chart packages could not be fetched (no network, or no such version upstream)."""
+
+    exit_code = ExitCode.INFRASTRUCTURE

@@ -43,12 +43,15 @@ class StaticResult:
 
     def checks(self) -> list[CheckResult]:
         """One check result per release: `<module>.values-contract.<release>`."""
+        from harness.static.contract import offline_note  # noqa: PLC0415 - as run_static_stage
+
         results: dict[str, CheckResult] = {}
         for verdict in self.verdicts:
             ident = f"{verdict.module}.values-contract.{verdict.release}"
+            note = f" {offline_note(verdict.offline_origin)}" if verdict.offline_origin else ""
             result = results.setdefault(ident, CheckResult(
                 id=ident, tool=verdict.module, status="pass",
-                message=f"{verdict.chart} {verdict.chart_version}"))
+                message=f"{verdict.chart} {verdict.chart_version}{note}"))
             if not verdict.passed:
                 problems = [] if result.status == "pass" else [result.message]
                 result.status = "fail"

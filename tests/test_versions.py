@@ -14,7 +14,7 @@ from harness.report.model import Report, ScenarioRun, VersionDrift
 from harness.report.render import to_html, to_junit, to_markdown, write_all
 from harness.scenario import load_scenario
 from harness.secrets import run_secrets
-from harness.static.chart_source import chart_file
+from harness.static.chart_source import chart_data
 from harness.static.chart_versions import (
     ExpectedVersion,
     expected_versions,
@@ -134,9 +134,12 @@ def test_a_disagreeing_reading_fails_the_check() -> None:
         expect_versions("mlflow", "server", "3.17.2", claimed="3.17.2", client="2.22.0")
 
 
-def test_missing_chart_data_names_what_is_there() -> None:
-    with pytest.raises(FileNotFoundError, match=r"dask 9\.9\.9 \(have: 2024\.1\.0, 2024\.1\.1\)"):
-        chart_file("dask", "9.9.9", "Chart.yaml")
+def test_missing_chart_data_names_what_is_there(charts_repo: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_CHARTS", str(charts_repo))
+    with pytest.raises(FileNotFoundError, match=r"dask 9\.9\.9 \(have: 2024\.1\.0, 2024\.1\.1\): "
+                                                r"chart dask 9\.9\.9 is not in "):
+        chart_data("dask", "9.9.9")
 
 
 def drift_report() -> Report:

@@ -53,14 +53,16 @@ class ChartValues:
     @classmethod
     def of(cls, rendered: Rendered, module: str) -> ChartValues:
         """The values `module`'s releases get: rendered values over their chart's defaults."""
-        from harness.static.contract import chart_data, merge_values  # noqa: PLC0415
+        from harness.static.chart_source import chart_data  # noqa: PLC0415
+        from harness.static.contract import merge_values  # noqa: PLC0415
 
         merged: dict[str, Mapping[str, Any]] = {}
         for release in rendered.releases:
             if release.module != module:
                 continue
             try:
-                defaults, _schema = chart_data(release.chart, release.version)
+                # Offline (no package, only its contract) the chart's defaults are unknown.
+                defaults = chart_data(release.chart, release.version, release.repository).defaults
             except FileNotFoundError:
                 defaults = {}  # the values contract reports the missing chart data
             merged[release.name] = merge_values(defaults, release.values)

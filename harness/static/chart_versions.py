@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness.report.model import VersionDrift
-from harness.static.chart_source import chart_file
+from harness.static.chart_source import chart_data
 from harness.static.contract import merge_values
 from harness.versioning import release_of, same_version
 
@@ -128,9 +128,9 @@ def expected_versions(releases: Iterable[Release]) -> list[ExpectedVersion]:
         rule = _RULES.get(release.chart)
         if rule is None:
             continue
-        defaults = chart_file(release.chart, release.version, "values.yaml")
-        chart = _Chart(release, chart_file(release.chart, release.version, "Chart.yaml"),
-                       merge_values(defaults, release.values))
+        # Offline, the committed contract gives appVersion and the default image references.
+        data = chart_data(release.chart, release.version, release.repository)
+        chart = _Chart(release, data.meta, merge_values(data.values, release.values))
         found += [expected for expected in rule(chart) if expected is not None]
     return found
 

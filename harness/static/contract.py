@@ -10,7 +10,9 @@ descended into. A misspelt key such as `serserviceAccountName` fails either way.
 Public API:
     check_contracts(rendered) -> list[Verdict]   (one passing verdict per clean release)
     assert_contracts(rendered) -> None           raises ContractViolationError
-    Verdict(module, release, chart, chart_version, key_path, message, passed)
+    Verdict(module, release, chart, chart_version, key_path, message, passed, offline_origin)
+    offline_note(origin) -> str                  what a verdict of an offline contract says
+    chart_data(chart, version) -> (values, schema)
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from harness.static.chart_source import chart_file, chart_schema
+from harness.static import chart_source
+from harness.static.chart_source import ChartData
 
 if TYPE_CHECKING:
     from harness.static.render import Release, Rendered
@@ -74,6 +77,8 @@ class Verdict:
     key_path: str
     message: str
     passed: bool
+    # The offline contract checked against, when no chart package was at hand.
+    offline_origin: str = ""
 
     def __str__(self) -> str:
         where = f" at {self.key_path}" if self.key_path else ""
@@ -90,14 +95,31 @@ def check_contracts(rendered: Rendered) -> list[Verdict]:
     """
     verdicts: list[Verdict] = []
     for release in rendered.releases:
-        problems = _problems(release)
-        if not problems:
-            problems = [("", f"values satisfy the {_kind(release)} contract", True)]
+        offline = ""
+        try:
+            data = chart_source.chart_data(release.chart, release.version, release.repository)
+        except FileNotFoundError as exc:
+            problems = [("", str(exc), False)]
+        else:
+            problems = _problems(release, data)
+            if not problems:
+                problems = [("", f"values satisfy the {_kind(data)} contract", True)]
+            if data.offline:
+                # Said in every verdict: the offline contract knows keys and types, not enums.
+                problems = [(path, f"{msg} {offline_note(data.origin)}", ok)
+                            for path, msg, ok in problems]
+                offline = data.origin
         verdicts += [
-            Verdict(release.module, release.name, release.chart, release.version, path, msg, ok)
+            Verdict(release.module, release.name, release.chart, release.version, path, msg, ok,
+                    offline)
             for path, msg, ok in problems
         ]
     return verdicts
+
+
+def offline_note(origin: str) -> str:
+    """What a verdict from an offline contract says about it."""
+    return f"(checked against the {origin}: no chart package at hand)"
 
 
 def assert_contracts(rendered: Rendered) -> None:
@@ -107,15 +129,12 @@ def assert_contracts(rendered: Rendered) -> None:
         raise ContractViolationError(failures)
 
 
-def _kind(release: Release) -> str:
-    return "schema" if chart_data(release.chart, release.version)[1] else "default-keys"
+def _kind(data: ChartData) -> str:
+    return "schema" if data.schema else "default-keys"
 
 
-def _problems(release: Release) -> list[tuple[str, str, bool]]:
-    try:
-        defaults, schema = chart_data(release.chart, release.version)
-    except FileNotFoundError as exc:
-        return [("", str(exc), False)]
+def _problems(release: Release, data: ChartData) -> list[tuple[str, str, bool]]:
+    defaults, schema = data.values, data.schema
     problems: list[tuple[str, str, bool]] = []
     if schema is not None:
         problems += _schema_problems(release.values, defaults, schema)
@@ -181,10 +200,12 @@ def merge_values(defaults: Any, overlay: Any) -> Any:
 
 
 def chart_data(chart: str, version: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Return a chart version's default values and its schema (None without one).
+    """Return a chart version's default values and its schema (None without one); offline,
+    values of the right types and the reduced schema (see `harness.static.chart_source`).
 
     Raises:
-        FileNotFoundError: no data for that chart version in the chart source.
+        FileNotFoundError: no package and no offline contract for that chart version.
 
     """
-    return chart_file(chart, version, "values.yaml"), chart_schema(chart, version)
+    data = chart_source.chart_data(chart, version)
+    return data.values, data.schema

@@ -179,7 +179,9 @@ def test_contract_checks_types_through_the_schema() -> None:
 
 
 def test_unknown_chart_version_is_a_failed_verdict() -> None:
-    assert _one("mlflow", "0.0.1", {}) == [": no chart data for mlflow 0.0.1 (have: 1.11.5, 1.6.0)"]
+    [failure] = _one("mlflow", "0.0.1", {})
+    assert failure.startswith(": no chart data for mlflow 0.0.1 (have: 1.11.5, 1.6.0): ")
+    assert "and no offline contract (fix: " in failure
 
 
 def test_merge_values_behaves_like_helm() -> None:
