@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from harness.manifests.crd_schema import crd_validator
 from harness.manifests.kube_schema import field_problems
 from harness.manifests.model import ref
-from harness.manifests.schemas import is_builtin
+from harness.manifests.schemas import is_builtin, mask
 from harness.manifests.seldon_deployment import harness_deployment
 from harness.report.model import CheckResult
 
@@ -54,6 +54,8 @@ def checks(ctx: ManifestContext) -> list[CheckResult]:
             _collect(found, problems_of(objects, ctx.by_version[version]), version)
         results.append(_result(f"{module}.manifests.custom-resources.harness", module,
                                f"{module}: what the harness creates", len(objects), found))
+    for result in results:
+        result.message = mask(result.message, ctx.rendered.secret_strings)
     return results
 
 

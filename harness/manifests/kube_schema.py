@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 _DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 _MAX_PROBLEMS = 5  # per object: enough to act on, short enough to read
+_MAX_ERROR = 200  # characters of one error: jsonschema quotes whole values
 
 
 def schema_problems(obj: dict[str, Any], kube_version: str) -> list[tuple[str, str]]:
@@ -46,7 +47,8 @@ def field_problems(validator: Validator, obj: dict[str, Any]) -> list[tuple[str,
     """`(field path, error)` of each way `obj` breaks the validator's schema, first few only."""
     problems: list[tuple[str, str]] = []
     for error in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.path))):
-        problems += _describe(error)
+        problems += [(path, text if len(text) <= _MAX_ERROR else f"{text[:_MAX_ERROR]}...")
+                     for path, text in _describe(error)]
         if len(problems) >= _MAX_PROBLEMS:
             break
     return problems[:_MAX_PROBLEMS]

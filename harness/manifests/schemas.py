@@ -12,7 +12,9 @@ Custom resources (a kind of a group no Kubernetes release serves) are left to
 
 from __future__ import annotations
 
-from functools import cache
+import base64
+import json
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from harness.manifests.api_lifecycle import API_CHANGES, change_of
@@ -67,6 +69,8 @@ def checks(ctx: ManifestContext) -> list[CheckResult]:
             verdicts.judge(ctx.by_version[version].direct, version)
         results.append(_result(MODULE_OBJECTS_ID, "scenario", "the modules' own objects",
                                verdicts, ctx.kube_versions))
+    for result in results:
+        result.message = mask(result.message, ctx.rendered.secret_strings)
     return results
 
 
@@ -76,13 +80,33 @@ def findings(ctx: ManifestContext) -> list[str]:
     for release in ctx.manifests.releases:
         verdicts = _release_verdicts(ctx, release)[0]
         found += [f"{release.label}: {note}" for note in verdicts.note_lines()]
-    return found
+    return [mask(line, ctx.rendered.secret_strings) for line in found]
 
 
 def judge_object(obj: dict[str, Any], kube_version: str) -> tuple[list[str], str]:
     """The problems of one object in `kube_version` (`Kind ns/name: field: error`), and a note
     when its API is deprecated but still served. A custom resource gets neither.
     """
+    # The same object is judged again for findings, and charts repeat objects: judge each once.
+    problems, note = _judge_text(json.dumps(obj, sort_keys=True, default=str), kube_version)
+    return list(problems), note
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """`text` with each secret, plain or base64, replaced: schema errors quote values."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        encoded = base64.b64encode(secret.encode()).decode()
+        text = text.replace(secret, "(sensitive)").replace(encoded, "(sensitive)")
+    return text
+
+
+@lru_cache(maxsize=4096)
+def _judge_text(text: str, kube_version: str) -> tuple[tuple[str, ...], str]:
+    problems, note = _judge(json.loads(text), kube_version)
+    return tuple(problems), note
+
+
+def _judge(obj: dict[str, Any], kube_version: str) -> tuple[list[str], str]:
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
     what = ref(obj)
     if not isinstance(api_version, str) or not isinstance(kind, str):
