@@ -52,8 +52,9 @@ def checks(ctx: ManifestContext) -> list[CheckResult]:
         found = {}
         for version in ctx.kube_versions:
             _collect(found, problems_of(objects, ctx.by_version[version]), version)
-        results.append(_result(f"{module}.manifests.custom-resources.harness", module,
-                               f"{module}: what the harness creates", len(objects), found))
+        label = f"{module}: the harness's own {_kinds(objects)}"
+        results.append(_result(f"{module}.manifests.custom-resources.harness", module, label,
+                               len(objects), found))
     for result in results:
         result.message = mask(result.message, ctx.rendered.secret_strings)
     return results
@@ -104,6 +105,10 @@ def _installed_crds(manifests: Manifests) -> dict[tuple[str, str], dict[str, Any
             spec = obj.get("spec") or {}
             crds[(spec.get("group", ""), (spec.get("names") or {}).get("kind", ""))] = obj
     return crds
+
+
+def _kinds(objects: list[dict[str, Any]]) -> str:
+    return ", ".join(sorted({str(o.get("kind")) for o in objects}))
 
 
 def _collect(found: dict[str, list[str]], problems: list[str], version: str) -> None:

@@ -5,6 +5,7 @@ Public API:
     api_versions(kube_version) -> tuple[str, ...]   e.g. ("apps/v1", "apps/v1/Deployment", ...)
     served_kinds(kube_version) -> frozenset[(apiVersion, kind)]   alpha group/versions left out
     all_kinds(kube_version) -> frozenset[(apiVersion, kind)]      alpha ones too
+    definitions_of(kube_version, strict=False) -> {name: OpenAPI definition}
     schema_versions() -> list[str]                  the versions schemas exist for, e.g. "1.28"
 """
 
