@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from harness.checks import expect, expect_equal
+from harness.manifests.seldon_deployment import seldon_deployment
 from harness.versioning import expect_versions
 from harness.wait import wait_until
 
@@ -75,12 +76,10 @@ def get_deployment(collection: str, name: str) -> dict[str, Any] | None:
 
 
 def deployment_body(name: str, model_uri: str, graph: str = "classifier") -> dict[str, Any]:
-    """A SeldonDeployment serving `model_uri` with MLFLOW_SERVER over the V2 protocol."""
-    node = {"name": graph, "implementation": "MLFLOW_SERVER", "modelUri": model_uri}
-    return {"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
-            "metadata": {"name": name},
-            "spec": {"protocol": "v2",
-                     "predictors": [{"name": "default", "replicas": 1, "graph": node}]}}
+    """A SeldonDeployment serving `model_uri` with MLFLOW_SERVER over the V2 protocol (the one
+    builder the static stage judges against the Seldon chart's CRD, too).
+    """
+    return seldon_deployment(name, model_uri, graph=graph)
 
 
 def v2_inputs(frame: pd.DataFrame) -> list[dict[str, Any]]:

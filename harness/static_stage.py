@@ -74,7 +74,7 @@ def run_static_stage(scenario: Scenario, secrets: Mapping[str, str], *,
     from harness.charts.source import chart_source  # noqa: PLC0415
     from harness.launchers.chart_values import terraform_dir  # noqa: PLC0415
     from harness.manifests.checks import build_context, manifest_checks  # noqa: PLC0415
-    from harness.manifests.support_range import support_range  # noqa: PLC0415
+    from harness.manifests.support_range import scenario_kube_versions  # noqa: PLC0415
     from harness.static.contract import check_contracts  # noqa: PLC0415 - loads Terraform
     from harness.static.registry import registry_checks  # noqa: PLC0415
     from harness.static.render import RenderError, render_scenario  # noqa: PLC0415
@@ -87,7 +87,7 @@ def run_static_stage(scenario: Scenario, secrets: Mapping[str, str], *,
     extra = registry_checks(scenario.tfvars, rendered, secrets)
     source = chart_source()
     context = build_context(scenario.name, dict(scenario.tfvars), rendered, source=source,
-                            kube_versions=kube_versions or support_range(rendered, source))
+                            kube_versions=kube_versions or scenario_kube_versions(rendered, source))
     checks, findings = manifest_checks(context)
     if manifests_dir is not None:
         context.manifests.write(manifests_dir, rendered.secret_strings)

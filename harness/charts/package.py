@@ -3,6 +3,7 @@
 
 Public API:
     read_package(path) -> PackageData   raises PackageError for an archive that is no chart
+    chart_meta(path) -> dict            its Chart.yaml; raises ValueError for no chart
 """
 
 from __future__ import annotations
@@ -75,3 +76,16 @@ def _parse(path: Path, name: str, data: bytes) -> dict[str, Any]:
         msg = f"{path}: {name} does not parse ({exc})"
         raise PackageError(msg) from exc
     return parsed if isinstance(parsed, dict) else {}
+
+
+def chart_meta(path: Path) -> dict[str, Any]:
+    """The package's top-level `Chart.yaml`.
+
+    Raises:
+        ValueError: not a chart package (the message says why).
+
+    """
+    try:
+        return read_package(path).meta
+    except PackageError as exc:
+        raise ValueError(str(exc)) from exc

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 # One module per family of checks, each with `checks(ctx)` and optionally `findings(ctx)`.
 FAMILIES = (
     "harness.manifests.rendering",
+    "harness.manifests.kube_version",
+    "harness.manifests.schemas",
+    "harness.manifests.crds",
 )
 
 

@@ -3,7 +3,9 @@
 
 Public API:
     api_versions(kube_version) -> tuple[str, ...]   e.g. ("apps/v1", "apps/v1/Deployment", ...)
-    served_kinds(kube_version) -> frozenset[(apiVersion, kind)]
+    served_kinds(kube_version) -> frozenset[(apiVersion, kind)]   alpha group/versions left out
+    all_kinds(kube_version) -> frozenset[(apiVersion, kind)]      alpha ones too
+    definitions_of(kube_version, strict=False) -> {name: OpenAPI definition}
     schema_versions() -> list[str]                  the versions schemas exist for, e.g. "1.28"
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from typing import Any
 
 
 def _schema_dir(kube_version: str) -> str:
@@ -34,15 +37,29 @@ def schema_versions() -> list[str]:
 
 @cache
 def served_kinds(kube_version: str) -> frozenset[tuple[str, str]]:
-    """`(apiVersion, kind)` of every resource a cluster of that version serves.
+    """`(apiVersion, kind)` of every resource a cluster of that version serves by default.
+
+    Alpha group/versions (`*/v1alpha1`) are left out: the schemas list them, but an API server
+    serves them only when a feature gate and `--runtime-config` turn them on, so a chart must
+    not get them through `--api-versions` nor be judged valid for using them.
 
     Raises:
         FileNotFoundError: no schemas for that version (see `schema_versions()`).
 
     """
-    path = (resources.files("kubernetes_validate") / "kubernetes-json-schema"
-            / _schema_dir(kube_version) / "_definitions.json")
-    definitions = json.loads(path.read_text())["$defs"]
+    return frozenset((gv, kind) for gv, kind in all_kinds(kube_version)
+                     if "alpha" not in gv.rsplit("/", 1)[-1])
+
+
+@cache
+def all_kinds(kube_version: str) -> frozenset[tuple[str, str]]:
+    """`(apiVersion, kind)` of every resource the version's schemas define, alpha ones too.
+
+    Raises:
+        FileNotFoundError: no schemas for that version (see `schema_versions()`).
+
+    """
+    definitions = definitions_of(kube_version)
     kinds: set[tuple[str, str]] = set()
     for schema in definitions.values():
         for gvk in schema.get("x-kubernetes-group-version-kind", []):
@@ -50,6 +67,22 @@ def served_kinds(kube_version: str) -> frozenset[tuple[str, str]]:
             kinds.add((group_version, gvk["kind"]))
     # A resource has a List kind; options and events (DeleteOptions, WatchEvent) have none.
     return frozenset((gv, kind) for gv, kind in kinds if (gv, f"{kind}List") in kinds)
+
+
+@cache
+def definitions_of(kube_version: str, *, strict: bool = False) -> dict[str, Any]:
+    """The version's OpenAPI definitions (`$defs` of `_definitions.json`), by name; `strict`:
+    the variant where every object rejects unknown fields.
+
+    Raises:
+        FileNotFoundError: no schemas for that version (see `schema_versions()`).
+
+    """
+    folder = _schema_dir(kube_version) + ("-strict" if strict else "")
+    path = (resources.files("kubernetes_validate") / "kubernetes-json-schema" / folder
+            / "_definitions.json")
+    definitions: dict[str, Any] = json.loads(path.read_text())["$defs"]
+    return definitions
 
 
 def api_versions(kube_version: str) -> tuple[str, ...]:
