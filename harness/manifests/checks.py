@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 # One module per family of checks, each with `checks(ctx)` and optionally `findings(ctx)`.
 FAMILIES = (
     "harness.manifests.rendering",
+    "harness.manifests.endpoints",
+    "harness.manifests.references",
+    "harness.manifests.images",
+    "harness.manifests.secret_values",
+    "harness.manifests.unique_objects",
 )
 
 

@@ -13,10 +13,5 @@ output "releases" {
 
 output "endpoint" {
   description = "How a client reaches the Dask scheduler in the cluster: service, namespace, port, and the secrets holding credentials."
-  value = var.create ? {
-    service      = "dask-scheduler"
-    namespace    = var.namespace
-    port         = 8786
-    secret_names = []
-  } : null
+  value       = var.create ? module.values.endpoint : null
 }

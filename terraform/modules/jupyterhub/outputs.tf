@@ -13,10 +13,5 @@ output "releases" {
 
 output "endpoint" {
   description = "How a client reaches JupyterHub in the cluster: service, namespace, port, and the secrets holding credentials."
-  value = var.create ? {
-    service      = "proxy-public"
-    namespace    = var.namespace
-    port         = 80
-    secret_names = ["hub"]
-  } : null
+  value       = var.create ? module.values.endpoint : null
 }
