@@ -15,3 +15,8 @@ output "endpoint" {
   description = "How a client reaches the Dask scheduler in the cluster: service, namespace, port, and the secrets holding credentials."
   value       = var.create ? module.values.endpoint : null
 }
+
+output "user_provided" {
+  description = "Objects the releases use that you create in the namespace beforehand, and how: `{ secrets = [{ name, how }] }`; `null` when not created."
+  value       = var.create ? module.values.user_provided : null
+}
