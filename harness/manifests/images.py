@@ -1,6 +1,7 @@
-"""`<module>.wiring.images.<release>`: every container and init container of every pod template
-the release renders pulls an image
+"""`<module>.wiring.images.<release>`: every image of the release's pod templates is pinned,
+allowed, and pulled with the right secret.
 
+Each container and init container pulls an image
 - with an explicit tag or digest (none, or `:latest`, fails: what runs would change under the
   same manifests);
 - from an allowed registry: the registries the chart package itself names (its default values
@@ -58,6 +59,7 @@ def checks(ctx: ManifestContext) -> list[CheckResult]:
                 if private and image and registry_of(image) == private:
                     problems += _pull_secret_problems(template, image, private, objects,
                                                       declared)
+        privately = sum(1 for i in images if private and i and registry_of(i) == private)
         if problems:
             results.append(CheckResult(id=ident, tool=release.module, status="fail",
                                        message=f"{release.label}: " + "; ".join(
@@ -66,8 +68,10 @@ def checks(ctx: ManifestContext) -> list[CheckResult]:
             results.append(CheckResult(
                 id=ident, tool=release.module, status="pass",
                 message=f"{release.label}: {len(images)} image(s), each tagged, from "
-                        f"{', '.join(sorted(allowed))}"
-                        + (f"; those from {private} with its pull secret" if private else "")))
+                        f"{', '.join(sorted({registry_of(i) for i in images if i}))} (allowed: "
+                        f"{', '.join(sorted(allowed))})"
+                        + (f"; {privately} from {private} with its pull secret"
+                           if privately else "")))
     return results
 
 

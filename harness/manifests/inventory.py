@@ -5,6 +5,7 @@ Public API:
     namespace_of(release, obj) -> str        "" for a cluster-scoped kind
     key_of(release, obj) -> (kind, namespace, name)
     owner_of(release) -> "module/release" or "(module)"
+    located_ref(release, obj) -> "Kind namespace/name", the release's namespace filled in
     index(manifests) -> {(kind, namespace, name): [(release, obj), ...]}
     pod_templates(manifests) -> list[PodTemplate]
     PodTemplate.containers() -> iterator of (field path, container)
@@ -68,6 +69,12 @@ def owner_of(release: RenderedRelease | None) -> str:
     return f"{release.module}/{release.name}" if release else DIRECT
 
 
+def located_ref(release: RenderedRelease | None, obj: dict[str, Any]) -> str:
+    """`Kind namespace/name` where the object is created (helm leaves most without one)."""
+    meta = obj.get("metadata") or {}
+    return ref({**obj, "metadata": {**meta, "namespace": namespace_of(release, obj)}})
+
+
 def index(manifests: Manifests) -> dict[Key, list[tuple[RenderedRelease | None, dict[str, Any]]]]:
     """Every object by `(kind, namespace, name)`; a key with two entries is rendered twice."""
     found: dict[Key, list[tuple[RenderedRelease | None, dict[str, Any]]]] = {}
@@ -95,8 +102,7 @@ class PodTemplate:
     @property
     def ref(self) -> str:
         """`Kind namespace/name` of the workload, with its namespace filled in."""
-        meta = self.obj.get("metadata") or {}
-        return ref({**self.obj, "metadata": {**meta, "namespace": self.namespace}})
+        return located_ref(self.release, self.obj)
 
     def containers(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """`(field path, container)` for each container and init container."""

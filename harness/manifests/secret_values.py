@@ -11,7 +11,7 @@ import binascii
 import re
 from typing import TYPE_CHECKING, Any
 
-from harness.manifests.model import ref
+from harness.manifests.inventory import located_ref
 from harness.report.model import CheckResult
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def checks(ctx: ManifestContext) -> list[CheckResult]:
             results.append(CheckResult(id=ident, tool=release.module, status="skip",
                                        message=f"not judged: {release.label} not rendered"))
             continue
-        problems = [f"{ref(obj)} {path}: holds a secret value ({form})"
+        problems = [f"{located_ref(release, obj)} {path}: holds a secret value ({form})"
                     for obj in release.objects if obj.get("kind") != "Secret"
                     for path, form in leaks(obj, forms)]
         if problems:
@@ -73,7 +73,7 @@ def leaks(node: Any, forms: dict[str, str], path: str = "") -> Iterator[tuple[st
     elif isinstance(node, str):
         found = sorted({form for text, form in forms.items() if text in node})
         decoded = _decoded(node)
-        if decoded is not None and any(form == "plain" and text in decoded
+        if not found and decoded is not None and any(form == "plain" and text in decoded
                                        for text, form in forms.items()):
             found.append("inside a base64 value")
         if found:

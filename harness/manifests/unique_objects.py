@@ -36,8 +36,8 @@ def checks(ctx: ManifestContext) -> list[CheckResult]:
         owners = objects.get((provided.kind, provided.namespace, provided.name), [])
         if owners:
             problems.append(
-                f"{provided.kind} {provided.namespace}/{provided.name}, which the {provided.module} "
-                f"module declares user-provided, is also rendered by "
+                f"{provided.kind} {provided.namespace}/{provided.name}, which the "
+                f"{provided.module} module declares user-provided, is also rendered by "
                 f"{', '.join(owner_of(release) for release, _ in owners)}")
     partial = f" (not judged: {', '.join(unrendered)} not rendered)" if unrendered else ""
     if problems:
