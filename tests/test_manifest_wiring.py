@@ -18,6 +18,7 @@ from harness.manifests.chart_registries import chart_registries
 from harness.manifests.checks import build_context
 from harness.manifests.context import ManifestContext
 from harness.report.model import CheckResult
+from harness.static.registry import DOCKERCONFIG
 from harness.static.render import KubeSecret, Release, Rendered, UserProvided
 from tests.helpers.charts import make_chart
 
@@ -307,7 +308,7 @@ def test_a_private_registry_pod_without_a_pull_secret_fails(scene: Scene) -> Non
 def test_a_pull_secret_for_another_registry_fails(scene: Scene) -> None:
     scene.release("mlflow", "web", IMAGE_TEMPLATE, defaults=CHART_DEFAULT,
                   values={**PRIVATE_IMAGE, "pullSecrets": [{"name": "mlflow-registry"}]})
-    secret = KubeSecret("mlflow", "mlflow-registry", images.DOCKERCONFIG,
+    secret = KubeSecret("mlflow", "mlflow-registry", DOCKERCONFIG,
                         dockerconfig("other.example.com"))
     result = only(images.checks(scene.context(tfvars=PRIVATE, kube_secrets=(secret,))),
                   "mlflow.wiring.images.web")
@@ -318,7 +319,7 @@ def test_a_pull_secret_for_another_registry_fails(scene: Scene) -> None:
 def test_the_modules_pull_secret_for_the_registry_passes(scene: Scene) -> None:
     scene.release("mlflow", "web", IMAGE_TEMPLATE, defaults=CHART_DEFAULT,
                   values={**PRIVATE_IMAGE, "pullSecrets": [{"name": "mlflow-registry"}]})
-    secret = KubeSecret("mlflow", "mlflow-registry", images.DOCKERCONFIG,
+    secret = KubeSecret("mlflow", "mlflow-registry", DOCKERCONFIG,
                         dockerconfig("https://registry.example.internal:5000/"))
     result = only(images.checks(scene.context(tfvars=PRIVATE, kube_secrets=(secret,))),
                   "mlflow.wiring.images.web")

@@ -2,6 +2,7 @@
 allowed, and pulled with the right secret.
 
 Each container and init container pulls an image
+
 - with an explicit tag or digest (none, or `:latest`, fails: what runs would change under the
   same manifests);
 - from an allowed registry: the registries the chart package itself names (its default values
@@ -26,13 +27,12 @@ from harness.manifests.chart_registries import chart_registries
 from harness.manifests.inventory import index, pod_templates, variables_naming
 from harness.report.model import CheckResult
 from harness.static.images import normalise_registry, registry_of
+from harness.static.registry import DOCKERCONFIG
 
 if TYPE_CHECKING:
     from harness.manifests.context import ManifestContext
     from harness.manifests.inventory import Key, PodTemplate
     from harness.manifests.model import RenderedRelease
-
-DOCKERCONFIG = "kubernetes.io/dockerconfigjson"
 
 
 def checks(ctx: ManifestContext) -> list[CheckResult]:
@@ -64,6 +64,9 @@ def checks(ctx: ManifestContext) -> list[CheckResult]:
             results.append(CheckResult(id=ident, tool=release.module, status="fail",
                                        message=f"{release.label}: " + "; ".join(
                                            dict.fromkeys(problems))))
+        elif not images:
+            results.append(CheckResult(id=ident, tool=release.module, status="pass",
+                                       message=f"{release.label}: renders no pod template"))
         else:
             results.append(CheckResult(
                 id=ident, tool=release.module, status="pass",
