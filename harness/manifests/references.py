@@ -51,22 +51,9 @@ def checks(ctx: ManifestContext) -> list[CheckResult]:
         problems: list[str] = []
         count = 0
         for template in (t for t in templates if t.release is release):
-            for kind, path, name, optional, data_key in references(template):
-                count += 1
-                key = (kind, template.namespace, name)
-                if optional or key in declared:
-                    continue
-                if key in objects and data_key and data_key not in _keys(objects[key][0][1]):
-                    problems.append(f"{template.ref} {path}: {kind} {template.namespace}/{name} "
-                                    f"has no key {data_key!r} (has {_keys(objects[key][0][1])})")
-                    continue
-                if key in present:
-                    continue
-                responsible = variables_naming(ctx.tfvars, name)
-                by = (f" (named by {', '.join(f'`{v}`' for v in responsible)})" if responsible
-                      else " (named by the chart)")
-                problems.append(f"{template.ref} {path}: {kind} {template.namespace}/{name} is "
-                                f"neither rendered nor declared user-provided{by}")
+            found = list(references(template))
+            count += len(found)
+            problems += _unresolved(ctx, template, found, objects, present | declared)
         if problems:
             results.append(CheckResult(id=ident, tool=release.module, status="fail",
                                        message=f"{release.label}: " + "; ".join(problems)))
@@ -76,6 +63,25 @@ def checks(ctx: ManifestContext) -> list[CheckResult]:
                 message=f"{release.label}: {count} Secret/ConfigMap/PVC reference(s) of its pods "
                         "resolve"))
     return results
+
+
+def _unresolved(ctx: ManifestContext, template: PodTemplate, found: list[Reference],
+                objects: dict[Key, list[Any]], resolvable: set[Key]) -> list[str]:
+    problems = []
+    for kind, path, name, optional, data_key in found:
+        key = (kind, template.namespace, name)
+        where = f"{template.ref} {path}: {kind} {template.namespace}/{name}"
+        if optional:
+            continue
+        if key in objects and data_key and data_key not in _keys(objects[key][0][1]):
+            problems.append(f"{where} has no key {data_key!r} "
+                            f"(has {_keys(objects[key][0][1])})")
+        elif key not in resolvable:
+            responsible = variables_naming(ctx.tfvars, name)
+            by = (f"named by {', '.join(f'`{v}`' for v in responsible)}" if responsible
+                  else "named by the chart")
+            problems.append(f"{where} is neither rendered nor declared user-provided ({by})")
+    return problems
 
 
 def references(template: PodTemplate) -> Iterator[Reference]:
