@@ -21,3 +21,12 @@ output "releases" {
     seldon     = module.seldon.releases
   }
 }
+
+output "user_provided" {
+  description = "For each enabled tool that needs them, the objects you create before apply, and how: `{ tool = { secrets = [{ name, how }] } }`."
+  value = { for tool, needed in {
+    jupyterhub = module.jupyterhub.user_provided
+    prefect    = module.prefect.user_provided
+    dask       = module.dask.user_provided
+  } : tool => needed if needed != null }
+}

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from harness.scenario import scenarios_table
 from tests.conftest import REPO
 
 
+@pytest.mark.terraform  # the last column comes from the modules, rendered
 def test_scenario_table_is_generated() -> None:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     found = re.search(r"<!-- BEGIN_SCENARIOS[^\n]*-->\n(.*?)<!-- END_SCENARIOS -->", text, re.S)

@@ -25,6 +25,11 @@ FAMILIES = (
     "harness.manifests.kube_version",
     "harness.manifests.schemas",
     "harness.manifests.crds",
+    "harness.manifests.endpoints",
+    "harness.manifests.references",
+    "harness.manifests.images",
+    "harness.manifests.secret_values",
+    "harness.manifests.unique_objects",
 )
 
 

@@ -8,6 +8,8 @@ Public API:
     render_scenario(tfvars, *, secrets) -> Rendered
     Rendered.releases: tuple of Release(module, name, chart, version, repository, values)
     Rendered.values:   {module: {release: values}}
+    Rendered.endpoints: {tool: {service, namespace, port, secret_names}} of enabled tools
+    Rendered.user_provided: tuple of UserProvided(module, kind, name, namespace, how)
     Rendered.masked(): the same with every secret string replaced by `(sensitive)`
     InvalidTfvarsError: Terraform rejected an input value (bad input, CLI exit 2)
     RenderError: anything else went wrong rendering (a module defect)
@@ -35,6 +37,13 @@ from harness.targets._terraform import Terraform, TerraformError
 MASK = "(sensitive)"
 _VAR_IN_DIAG = re.compile(r"\bvar\.(\w+)")
 _SECRETS_OUTPUT = re.compile(r'^output "secrets"', re.MULTILINE)
+_USER_PROVIDED_OUTPUT = re.compile(r'^output "user_provided"', re.MULTILINE)
+# The keys of a values submodule's `user_provided` output, and the kinds they list.
+USER_PROVIDED_KINDS = {
+    "secrets": "Secret",
+    "config_maps": "ConfigMap",
+    "persistent_volume_claims": "PersistentVolumeClaim",
+}
 _RULE_AT = re.compile(r"validation rule at variables\.tf:(\d+)")
 _INPUT_ERRORS = (
     "Invalid value for variable",
@@ -81,6 +90,17 @@ class KubeSecret:
 
 
 @dataclass(frozen=True)
+class UserProvided:
+    """An object a module's releases use that the user creates beforehand, and how."""
+
+    module: str
+    kind: str
+    name: str
+    namespace: str
+    how: str
+
+
+@dataclass(frozen=True)
 class Rendered:
     """Every release of every enabled module for one scenario, and the Secrets they create."""
 
@@ -89,6 +109,8 @@ class Rendered:
     kube_secrets: tuple[KubeSecret, ...] = ()
     # The root module's `endpoints` output: {tool: {service, namespace, port, secret_names}}.
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What each module declares the user must create (its `values/` output `user_provided`).
+    user_provided: tuple[UserProvided, ...] = ()
     # (variable, value) of every secret input, to replace values by their names.
     secret_names: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     # True once `with_placeholders` replaced the secrets: nothing here is secret any more.
@@ -192,8 +214,8 @@ def render_scenario(
             outputs = terraform.output_json()
         except TerraformError as exc:
             raise _classify(exc, root / "variables.tf", hidden) from None
-    return Rendered(_releases(outputs), hidden, _kube_secrets(outputs),
-                    secret_names=tuple(sorted(named.items())))
+    return Rendered(_releases(outputs), hidden, _kube_secrets(outputs), _endpoints(outputs),
+                    _user_provided(outputs), secret_names=tuple(sorted(named.items())))
 
 
 def _check_names(inputs: dict[str, Any], variables: dict[str, ModuleVariable]) -> None:
@@ -211,14 +233,18 @@ def _render_config(root: Path) -> str:
         names = read_variables(values_dir / "variables.tf")
         args = "\n".join(f"  {n} = var.{root_variable_name(tool, n)}" for n in names)
         # A submodule that creates Secrets says so with an output named `secrets`.
-        has_secrets = _SECRETS_OUTPUT.search((values_dir / "outputs.tf").read_text())
-        secrets = f", secrets = module.{tool}[0].secrets" if has_secrets else ""
+        declared = (values_dir / "outputs.tf").read_text()
+        extra = f", secrets = module.{tool}[0].secrets" if _SECRETS_OUTPUT.search(declared) else ""
+        # And one whose releases need objects the user creates, with `user_provided`.
+        if _USER_PROVIDED_OUTPUT.search(declared):
+            extra += f", user_provided = module.{tool}[0].user_provided"
         blocks.append(
             f'module "{tool}" {{\n  source = "{values_dir.as_posix()}"\n'
             f"  count  = var.enable_{tool} ? 1 : 0\n{args}\n}}\n\n"
             f'output "{tool}" {{\n  sensitive = true\n'
             f"  value = try({{ releases = module.{tool}[0].releases,"
-            f" values = module.{tool}[0].values{secrets},"
+            f" values = module.{tool}[0].values{extra},"
+            f" endpoint = module.{tool}[0].endpoint,"
             f" namespace = var.{root_variable_name(tool, 'namespace')} }}, null)\n}}\n"
         )
     return "\n".join(blocks)
@@ -249,6 +275,22 @@ def _kube_secrets(outputs: dict[str, Any]) -> tuple[KubeSecret, ...]:
     for module, rendered in sorted(outputs.items()):
         for name, secret in sorted(((rendered or {}).get("secrets") or {}).items()):
             found.append(KubeSecret(module, name, secret["type"], dict(secret["data"])))
+    return tuple(found)
+
+
+def _endpoints(outputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {tool: dict(rendered["endpoint"]) for tool, rendered in sorted(outputs.items())
+            if rendered is not None and rendered.get("endpoint") is not None}
+
+
+def _user_provided(outputs: dict[str, Any]) -> tuple[UserProvided, ...]:
+    found = []
+    for module, rendered in sorted(outputs.items()):
+        declared = (rendered or {}).get("user_provided") or {}
+        for key, kind in USER_PROVIDED_KINDS.items():
+            for entry in declared.get(key) or []:
+                found.append(UserProvided(module, kind, entry["name"], rendered["namespace"],
+                                          entry["how"]))
     return tuple(found)
 
 

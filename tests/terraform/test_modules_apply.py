@@ -156,6 +156,16 @@ def test_private_registry_secret_is_the_rendered_one(applied: Applied) -> None:
     ]
 
 
+def test_outputs_name_the_user_provided_secret_and_the_endpoints(applied: Applied) -> None:
+    outputs = applied("external-postgres").tf.output_json()
+    assert [s["name"] for s in outputs["user_provided"]["prefect"]["secrets"]] == ["prefect-db"]
+    assert "jupyterhub" not in outputs["user_provided"]
+    # The module's endpoint is its values submodule's, which the static stage renders.
+    rendered = render_scenario(scenario_tfvars("external-postgres"), secrets=SECRETS)
+    assert outputs["endpoints"] == rendered.endpoints
+    assert [(u.module, u.name) for u in rendered.user_provided] == [("prefect", "prefect-db")]
+
+
 def test_disabled_tool_installs_nothing(applied: Applied) -> None:
     run = applied("external-postgres")
     assert "jupyterhub" not in helm_releases(run)

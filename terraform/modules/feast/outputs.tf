@@ -13,10 +13,5 @@ output "releases" {
 
 output "endpoint" {
   description = "How a client reaches the Feast online feature server in the cluster: service, namespace, port, and the secrets holding credentials."
-  value = var.create ? {
-    service      = "feast-feature-server"
-    namespace    = var.namespace
-    port         = 80
-    secret_names = compact([var.feast_posgresql_enabled ? "feast-postgresql" : "", var.feast_redis_enabled && var.feast_redis_use_password ? "feast-redis" : ""])
-  } : null
+  value       = var.create ? module.values.endpoint : null
 }

@@ -13,10 +13,5 @@ output "releases" {
 
 output "endpoint" {
   description = "How a client reaches the MLflow tracking server in the cluster: service, namespace, port, and the secrets holding credentials."
-  value = var.create ? {
-    service      = "mlflow"
-    namespace    = var.namespace
-    port         = 80
-    secret_names = compact([var.db_host == "" ? "mlflow-postgresql" : "", var.docker_private_repo ? module.values.pull_secret_name : ""])
-  } : null
+  value       = var.create ? module.values.endpoint : null
 }

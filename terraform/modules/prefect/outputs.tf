@@ -13,10 +13,10 @@ output "releases" {
 
 output "endpoint" {
   description = "How a client reaches the Prefect API in the cluster: service, namespace, port, and the secrets holding credentials."
-  value = var.create ? {
-    service      = "prefect-server"
-    namespace    = var.namespace
-    port         = 4200
-    secret_names = var.postgresql_use_subchart ? ["prefect-server-postgresql"] : compact([var.postgresql_existing_secret])
-  } : null
+  value       = var.create ? module.values.endpoint : null
+}
+
+output "user_provided" {
+  description = "Objects the releases use that you create in the namespace beforehand, and how: `{ secrets = [{ name, how }] }`; `null` when not created."
+  value       = var.create ? module.values.user_provided : null
 }

@@ -13,10 +13,5 @@ output "releases" {
 
 output "endpoint" {
   description = "The Seldon Core operator's webhook service: service, namespace, port, and the secrets holding credentials."
-  value = var.create ? {
-    service      = "seldon-webhook-service"
-    namespace    = var.namespace
-    port         = 443
-    secret_names = ["seldon-webhook-server-cert"]
-  } : null
+  value       = var.create ? module.values.endpoint : null
 }

@@ -41,3 +41,13 @@ output "feature_store" {
   description = "The `feature_store.yaml` every Feast server gets, as an object (secrets are `$${VAR}` references)."
   value       = local.feature_store
 }
+
+output "endpoint" {
+  description = "How a client reaches the Feast online feature server in the cluster: service, namespace, port, and the secrets holding credentials."
+  value = {
+    service      = "feast-feature-server"
+    namespace    = var.namespace
+    port         = 80
+    secret_names = compact([var.feast_posgresql_enabled ? "feast-postgresql" : "", var.feast_redis_enabled && var.feast_redis_use_password ? "feast-redis" : ""])
+  }
+}

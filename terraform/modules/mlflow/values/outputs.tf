@@ -39,3 +39,13 @@ output "secrets" {
     }
   } : {}
 }
+
+output "endpoint" {
+  description = "How a client reaches the MLflow tracking server in the cluster: service, namespace, port, and the secrets holding credentials."
+  value = {
+    service      = "mlflow"
+    namespace    = var.namespace
+    port         = 80
+    secret_names = compact([var.db_host == "" ? "mlflow-postgresql" : "", var.docker_private_repo ? local.pull_secret_name : ""])
+  }
+}

@@ -40,9 +40,13 @@ locals {
       }
     },
     # Indexing a tuple picks one of two differently shaped objects.
-    [{
+    [merge({
       postgresql = local.subchart_postgresql
-      }, {
+      },
+      # With an existing Secret the chart reads the connection string from it too: it must
+      # not render a Secret of the same name (helm would own, and clash with, the user's).
+      var.postgresql_existing_secret != "" ? { secret = { create = false } } : {},
+      ), {
       postgresql = { enabled = false }
       externalDatabase = {
         existingSecret    = var.postgresql_existing_secret

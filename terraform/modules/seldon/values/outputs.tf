@@ -13,3 +13,13 @@ output "values" {
   description = "Helm values of each release, as objects: `{ name = values }`."
   value       = { seldon-core-operator = local.values }
 }
+
+output "endpoint" {
+  description = "The Seldon Core operator's webhook service: service, namespace, port, and the secrets holding credentials."
+  value = {
+    service      = "seldon-webhook-service"
+    namespace    = var.namespace
+    port         = 443
+    secret_names = ["seldon-webhook-server-cert"]
+  }
+}

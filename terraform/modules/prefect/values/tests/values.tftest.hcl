@@ -84,3 +84,28 @@ run "latest_tag_is_refused" {
 
   expect_failures = [var.prefect_version_tag]
 }
+
+run "subchart_with_existing_secret" {
+  command = apply
+
+  variables {
+    postgresql_existing_secret = "prefect-db"
+  }
+
+  assert {
+    condition     = output.values.prefect-server.postgresql.auth.existingSecret == "prefect-db"
+    error_message = "The subchart must read its password from the existing Secret."
+  }
+  assert {
+    condition     = !output.values.prefect-server.secret.create
+    error_message = "The chart must not render a Secret of the user's Secret's name."
+  }
+  assert {
+    condition     = output.user_provided.secrets[0].name == "prefect-db" && strcontains(output.user_provided.secrets[0].how, "connection-string=")
+    error_message = "The existing Secret is user-provided, with both keys the chart reads."
+  }
+  assert {
+    condition     = jsonencode(output.endpoint.secret_names) == jsonencode(["prefect-db"])
+    error_message = "The endpoint's credentials are in the existing Secret."
+  }
+}
