@@ -243,7 +243,10 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
               envvar=config.ENV_SCENARIO, show_default=True,
               help=f"Scenario name in scenarios/ or a YAML file (env {config.ENV_SCENARIO}).")
 @click.option("--module", "modules", multiple=True, help="Print only these modules' values.")
-def render(scenario_name: str, modules: tuple[str, ...]) -> None:
+@click.option("--variable-reach", is_flag=True,
+              help="Instead: change each module variable in turn, render the charts, and print "
+                   "whether it reaches the manifests (exit 1 on an undocumented no-op).")
+def render(scenario_name: str, modules: tuple[str, ...], variable_reach: bool) -> None:
     """Print each module's rendered Helm values (secrets masked) and the contract verdicts."""
     import yaml
 
@@ -252,6 +255,8 @@ def render(scenario_name: str, modules: tuple[str, ...]) -> None:
     from harness.static_stage import run_static_stage
 
     scenario = load_scenario(scenario_name)
+    if variable_reach:
+        _print_variable_reach(scenario, modules)
     result = run_static_stage(scenario, run_secrets(scenario))
     for module, releases in sorted(result.rendered.masked().items()):
         if modules and module not in modules:
@@ -264,6 +269,34 @@ def render(scenario_name: str, modules: tuple[str, ...]) -> None:
         mark = {"pass": "ok  ", "skip": "skip"}.get(check.status, "FAIL")
         click.echo(f"{mark} {check.id}: {check.message}", err=check.status == "fail")
     failed = result.failures or any(c.status == "fail" for c in checks)
+    sys.exit(ExitCode.CHECK_FAILED if failed else ExitCode.OK)
+
+
+def _print_variable_reach(scenario: Any, modules: tuple[str, ...]) -> None:
+    """One line per module variable: reaches / no-op (finding) / NO-OP (fail) / could not
+    mutate / not judged; exit 1 on a failure.
+    """
+    import time
+
+    from harness.charts.source import chart_source
+    from harness.manifests.variable_reach import reach_checks, variable_reach
+    from harness.static.render import RenderError
+    from harness.static_stage import render_failure
+
+    started = time.monotonic()
+    try:
+        reaches = variable_reach(dict(scenario.tfvars), source=chart_source())
+    except RenderError as exc:
+        raise render_failure(scenario, exc) from exc
+    shown = [r for r in reaches if not modules or r.module in modules]
+    for reach in shown:
+        click.echo(reach.line(), err=reach.failed)
+    failed = [c for c in reach_checks(shown) if c.status == "fail"]
+    counts = {verdict: sum(r.verdict == verdict for r in shown)
+              for verdict in ("reaches", "no-op", "could not mutate", "not judged")}
+    summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
+    click.echo(f"{len(shown)} variables: {summary}; {len(failed)} modules fail "
+               f"({time.monotonic() - started:.1f} s)")
     sys.exit(ExitCode.CHECK_FAILED if failed else ExitCode.OK)
 
 

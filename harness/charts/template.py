@@ -48,6 +48,9 @@ class TemplateRequest:
     include_crds: bool = True
     # Values holding the run's secrets are rendered again rather than kept on disk.
     sensitive: bool = False
+    # Render anew, neither reading nor filling the cache: what differs from a cached render of
+    # the same request is what helm generates each time (random passwords, certificates).
+    fresh: bool = False
 
     def digest(self) -> str:
         """What the output depends on, hashed (the cache key)."""
@@ -78,10 +81,10 @@ def template(request: TemplateRequest) -> list[dict[str, Any]]:
 
     """
     digest = request.digest()
-    if digest in _MEMO:
+    if digest in _MEMO and not request.fresh:
         return _MEMO[digest]
     cached = _cache_dir() / f"{digest}.json"
-    if not request.sensitive and cached.is_file():
+    if not request.sensitive and not request.fresh and cached.is_file():
         loaded: list[dict[str, Any]] = json.loads(cached.read_text())
         return loaded
     with tempfile.TemporaryDirectory(prefix="mlops-helm-") as tmp:
@@ -96,6 +99,8 @@ def template(request: TemplateRequest) -> list[dict[str, Any]]:
     if proc.returncode != 0:
         raise HelmTemplateError(proc.stderr.strip().removeprefix("Error: "))
     objects = [doc for doc in yaml.safe_load_all(proc.stdout) if isinstance(doc, dict)]
+    if request.fresh:
+        return objects
     _MEMO[digest] = objects
     if request.sensitive:
         return objects
