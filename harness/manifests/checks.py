@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 # One module per family of checks, each with `checks(ctx)` and optionally `findings(ctx)`.
 FAMILIES = (
     "harness.manifests.rendering",
+    "harness.manifests.findings",
 )
 
 

@@ -7,7 +7,7 @@ with the scenario's value and once with a changed value of the variable's type (
 one Terraform apply, then `helm template` in parallel, cached), and the objects are compared.
 Fields helm generates anew on every render (random passwords, certificates, their checksums)
 are learnt by rendering the scenario twice and ignored. A variable that only matters when
-another one is set (`used when \\`X\\` is \\`true\\``, or any switch of the module) is tried
+another one is set ("used when `X` is `true`", or any switch of the module) is tried
 again with that switch set, before it is called a no-op.
 
 Public API:
@@ -62,7 +62,7 @@ _TRIES = 4  # changed values tried per variable (Terraform or the chart may refu
 _DOCUMENTED_NO_OP = re.compile(
     r"installs? nothing|\bunused\b|no effect|does nothing|kept for compatibility|\bignored\b",
     re.IGNORECASE)
-# `used when \`X\` is \`true\``; `used when \`X\` is set` (any value but the empty one).
+# "used when `X` is `true`"; "used when `X` is set" (any value but the empty one).
 _GATE = re.compile(r"(?:used|required|only) when `(\w+)` is (?:`([^`]+)`|set|not empty)")
 _NEEDED_WHEN = re.compile(r"(?:used|required) when `(\w+)` is `([^`]+)`")
 
@@ -437,8 +437,8 @@ def _first_line(text: str) -> str:
 
 def _contexts(name: str, declared: dict[str, ModuleVariable], current: dict[str, Any]
               ) -> list[dict[str, Any]]:
-    """The settings in which `name` may matter: the switch its description names (`used when
-    \`X\` is \`true\``, `when \`X\` is set`), else each other switch (bool) of the module flipped;
+    """The settings in which `name` may matter: the switch its description names ("used when
+    `X` is `true`", "when `X` is set"), else each other switch (bool) of the module flipped;
     with the variables that setting requires given a value.
     """
     described: list[tuple[str, Any]] = []
@@ -456,8 +456,8 @@ def _contexts(name: str, declared: dict[str, ModuleVariable], current: dict[str,
 
 def _required(switch: str, value: Any, declared: dict[str, ModuleVariable],
               current: dict[str, Any]) -> dict[str, Any]:
-    """Values for the empty variables documented as `required` (or `used`) `when \`switch\` is
-    \`value\``: a module may refuse the setting without them (a precondition).
+    """Values for the empty variables documented as "required (or used) when `switch` is
+    `value`": a module may refuse the setting without them (a precondition).
     """
     found = {}
     for other, variable in declared.items():

@@ -1,8 +1,8 @@
 """Changed values for a Terraform variable, of its declared type: what variable reach renders
 instead of the scenario's value to see whether the variable changes anything.
 
-Candidates come most plausible first: the description's own examples (`e.g. \\`8G\\``), the other
-choices it lists (`\\`Always\\`, \\`IfNotPresent\\` or \\`Never\\``), then a change of the value's
+Candidates come most plausible first: the description's own examples ("e.g. `8G`"), the other
+choices it lists ("`Always`, `IfNotPresent` or `Never`"), then a change of the value's
 shape (a number bumped, an element appended). Terraform judges them (types, validations);
 the caller moves on to the next candidate when one is rejected.
 
@@ -64,7 +64,7 @@ def parse_type(text: str) -> TfType:
     return parsed if not rest else ANY
 
 
-def _parse(tokens: list[str]) -> tuple[TfType, list[str]]:
+def _parse(tokens: list[str]) -> tuple[TfType, list[str]]:  # noqa: PLR0911 - one per type
     if not tokens:
         return ANY, []
     head, rest = tokens[0], tokens[1:]
@@ -136,7 +136,7 @@ def _examples(description: str, kind: TfType) -> list[Any]:
 def _hcl_value(text: str) -> Any:
     try:
         return hcl2.loads(f"value = {text}\n", serialization_options=_HCL_OPTIONS)["value"]
-    except Exception:  # noqa: BLE001 - python-hcl2 raises parser-specific errors; not an example
+    except Exception:
         return None
 
 
@@ -149,7 +149,7 @@ def _alternatives(description: str, current: Any) -> list[Any]:
     return []
 
 
-def _of_type(kind: TfType, current: Any) -> list[Any]:
+def _of_type(kind: TfType, current: Any) -> list[Any]:  # noqa: PLR0911 - one per type
     if kind.kind == "any":
         kind = _type_of(current)
     if current is None:

@@ -351,7 +351,7 @@ class _VariantBatch:
                 shown = json.loads(terraform.run("show", "-json", "variants.tfplan").stdout)
             except TerraformError as exc:
                 rejected, suspects = _rejected_variants(exc, pending)
-                if not rejected and len(suspects) < 2:  # noqa: PLR2004 - one is rejected below
+                if not rejected and len(suspects) < 2:
                     raise _classify(exc, self.root / "variables.tf", self.hidden) from None
                 if not rejected:
                     # A precondition does not name the instance: render half the suspects apart.
@@ -437,11 +437,11 @@ def _rejected_variants(exc: TerraformError, pending: dict[int, Variant]
 
 
 def _prose(diagnostic: str) -> str:
-    """What a diagnostic says, without its source excerpt, file positions and instance names.
+    r"""What a diagnostic says, without its source excerpt, file positions and instance names.
 
-    >>> _prose('Invalid value for variable\\n\\n  on render.tf line 2, in module "v1":\\n'
-    ...        '  2:   n = -1\\n\\nn must be 0 or more.\\n\\nThis was checked by the rule at\\n'
-    ...        'values/variables.tf:38,3-13.\\n')
+    >>> _prose('Invalid value for variable\n\n  on render.tf line 2, in module "v1":\n'
+    ...        '  2:   n = -1\n\nn must be 0 or more.\n\nThis was checked by the rule at\n'
+    ...        'values/variables.tf:38,3-13.\n')
     'n must be 0 or more.'
     """
     paragraphs = [p.strip() for p in diagnostic.split("\n\n")[1:] if p.strip()]
