@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from harness.charts.helm import cache_root, helm_binary, helm_version
+from harness.charts.helm import HelmUnavailableError, cache_root, helm_binary, helm_version
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -120,6 +120,13 @@ def template_all(requests: Sequence[TemplateRequest]) -> list[list[dict[str, Any
         except (HelmTemplateError, OSError, subprocess.SubprocessError) as exc:
             return exc
 
+    if requests:
+        # Unpack helm (first use) before any thread forks: a binary still open for writing in
+        # one thread while another forks cannot be executed ("text file busy").
+        try:
+            helm_version(helm_binary())
+        except HelmUnavailableError as exc:
+            return [exc for _ in requests]
     with ThreadPoolExecutor(max_workers=max(1, min(len(requests), os.cpu_count() or 2))) as pool:
         return list(pool.map(one, requests))
 

@@ -160,7 +160,8 @@ def variable_reach(tfvars: dict[str, Any], *, source: ChartSource,
         tfvars: the scenario's root-module variables (without secrets).
         source: where the charts come from.
         kube_version: the Kubernetes version rendered for, e.g. `1.34`.
-        secrets: the run's secrets; generated for the sensitive variables when not given.
+        secrets: the run's secrets; when not given, fixed stand-ins (no one's secret) fill the
+            sensitive variables the scenario needs, so the renders may be cached.
         terraform_dir: the root module; defaults to `HARNESS_TERRAFORM_DIR` or `terraform/`.
 
     Raises:
@@ -387,8 +388,8 @@ def _reach(probe: _Probe, settings: list[_Probe], declared: dict[str, ModuleVari
         return _with(reach, UNMUTABLE, "no other version of its chart in the chart source"
                      if probe.name.endswith("chart_version") else "no changed value of its type")
     if not probe.judged:
-        return _with(reach, UNMUTABLE,
-                     "every changed value was refused: " + _first_line(probe.refusals[-1]))
+        why = _first_line(probe.refusals[-1]) if probe.refusals else "nothing was rendered"
+        return _with(reach, UNMUTABLE, f"every changed value was refused: {why}")
     if reach.documented_no_op:
         return _with(reach, NO_OP, _documented_phrase(variable))
     scenes = [_scene(s, declared) for s in settings if s.judged]
