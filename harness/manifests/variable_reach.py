@@ -63,7 +63,8 @@ _DOCUMENTED_NO_OP = re.compile(
     r"installs? nothing|\bunused\b|no effect|does nothing|kept for compatibility|\bignored\b",
     re.IGNORECASE)
 # "used when `X` is `true`"; "used when `X` is set" (any value but the empty one).
-_GATE = re.compile(r"(?:used|required|only) when `(\w+)` is (?:`([^`]+)`|set|not empty)")
+_GATE = re.compile(
+    r"(?:(?:used|required|only) when|and) `(\w+)` is (?:`([^`]+)`|set|not empty)")
 _NEEDED_WHEN = re.compile(r"(?:used|required) when `(\w+)` is `([^`]+)`")
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when there
@@ -442,17 +443,24 @@ def _contexts(name: str, declared: dict[str, ModuleVariable], current: dict[str,
     `X` is `true`", "when `X` is set"), else each other switch (bool) of the module flipped;
     with the variables that setting requires given a value.
     """
-    described: list[tuple[str, Any]] = []
+    described: dict[str, Any] = {}
     for switch, value in _GATE.findall(declared[name].description):
         if switch in declared and switch != name:
             wanted = _literal(value) if value else _first(declared[switch], current.get(switch))
-            described.append((switch, wanted))
-    switches = described or [(b, not current[b]) for b, v in declared.items()
-                             if v.type == "bool" and b not in {"create", name}
-                             and isinstance(current.get(b), bool)]
+            described[switch] = wanted
+    if described:  # "used when `A` is `true` and `B` is `true`": all of them at once
+        if all(current.get(s) == v for s, v in described.items()) or None in described.values():
+            return []
+        context = dict(described)
+        for switch, value in described.items():
+            context.update({k: v for k, v in _required(switch, value, declared, current).items()
+                            if k not in context})
+        return [context]
+    switches = [(b, not current[b]) for b, v in declared.items()
+                if v.type == "bool" and b not in {"create", name}
+                and isinstance(current.get(b), bool)]
     return [{switch: value, **_required(switch, value, declared, current)}
-            for switch, value in switches
-            if value is not None and current.get(switch) != value]
+            for switch, value in switches]
 
 
 def _required(switch: str, value: Any, declared: dict[str, ModuleVariable],

@@ -9,6 +9,7 @@ Public API:
     Rendered.releases: tuple of Release(module, name, chart, version, repository, values)
     Rendered.values:   {module: {release: values}}
     Rendered.masked(): the same with every secret string replaced by `(sensitive)`
+    render_variants(tfvars, [Variant(tool, overrides)], *, secrets) -> [Rendered | error]
     InvalidTfvarsError: Terraform rejected an input value (bad input, CLI exit 2)
     RenderError: anything else went wrong rendering (a module defect)
 """
@@ -271,9 +272,8 @@ def _explanation(stderr: str) -> str:
     return " ".join(prose) or stderr.strip()
 
 
-
 # Variants: many instances of the modules' values submodules, each with some inputs changed,
-# rendered in one Terraform apply (variable reach: harness/manifests/variable_reach.py).
+# rendered in one Terraform plan (variable reach: harness/manifests/variable_reach.py).
 
 
 @dataclass(frozen=True)
