@@ -8,6 +8,7 @@ chart whose template also renders a random value (`randAlphaNum`), which must be
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from harness.manifests.variable_reach import (
     variable_reach,
     variable_reach_checks,
 )
-from harness.static.modules import ModuleVariable
+from harness.static.modules import ModuleVariable, terraform_root
 from harness.static.mutations import changed_values
 from tests.conftest import CLI
 from tests.helpers.charts import make_chart
@@ -187,3 +188,22 @@ def test_real_modules_defaults(charts_repo: Path, tmp_path: Path) -> None:
                         "feast.feast_prometheus_statsd_exporter_enabled:"]
     assert not [line for line in lines if line.startswith(("could not mutate", "not judged"))]
     assert "jhub_proxy_secret_token" in proc.stdout
+
+
+@pytest.mark.charts
+def test_real_module_that_forgets_a_variable(charts_repo: Path, tmp_path: Path) -> None:
+    # A copy of terraform/ whose seldon module no longer passes istio_gateway to the chart.
+    root = tmp_path / "terraform"
+    shutil.copytree(terraform_root(), root,
+                    ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+    main = root / "modules" / "seldon" / "values" / "main.tf"
+    main.write_text(main.read_text().replace("      gateway = var.istio_gateway\n", ""))
+    only_seldon = {f"enable_{tool}": False
+                   for tool in ("jupyterhub", "prefect", "dask", "feast", "mlflow")}
+    results = {r.id: r for r in variable_reach_checks(
+        only_seldon, ChartSource(charts_repo), "1.34", terraform_dir=root)}
+    failed = results["seldon.wiring.variable-reach"]
+    assert failed.status == "fail", failed.message
+    assert "seldon.istio_gateway: changing it to" in failed.message
+    assert "(nor with istio_enabled = true)" in failed.message
+    assert results["dask.wiring.variable-reach"].status == "skip"
