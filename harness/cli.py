@@ -288,8 +288,11 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
               help="With --manifests: write <namespace>/<release>.yaml there instead.")
 @_kube_versions_option
 @_charts_option
+@click.option("--variable-reach", is_flag=True,
+              help="Instead: change each module variable in turn, render the charts, and print "
+                   "whether it reaches the manifests (exit 1 on an undocumented no-op).")
 def render(scenario_name: str, modules: tuple[str, ...], manifests: bool, out_dir: Path | None,
-           kube_versions: tuple[str, ...] | None) -> None:
+           kube_versions: tuple[str, ...] | None, variable_reach: bool) -> None:
     """Print each module's rendered Helm values (secrets masked), or the manifests the charts
     render from them, and the static checks' verdicts.
     """
@@ -300,6 +303,8 @@ def render(scenario_name: str, modules: tuple[str, ...], manifests: bool, out_di
     from harness.static_stage import run_static_stage
 
     scenario = load_scenario(scenario_name)
+    if variable_reach:
+        _print_variable_reach(scenario, modules)
     result = run_static_stage(scenario, run_secrets(scenario), kube_versions=kube_versions,
                               manifests_dir=out_dir if manifests else None)
     if manifests and out_dir is None and result.manifests is not None:
@@ -323,6 +328,34 @@ def render(scenario_name: str, modules: tuple[str, ...], manifests: bool, out_di
     for finding in result.findings:
         click.echo(f"note {finding}")
     failed = result.failures or any(c.status == "fail" for c in checks)
+    sys.exit(ExitCode.CHECK_FAILED if failed else ExitCode.OK)
+
+
+def _print_variable_reach(scenario: Any, modules: tuple[str, ...]) -> None:
+    """One line per module variable: reaches / no-op (finding) / NO-OP (fail) / could not
+    mutate / not judged; exit 1 on a failure.
+    """
+    import time
+
+    from harness.charts.source import chart_source
+    from harness.manifests.variable_reach import reach_checks, variable_reach
+    from harness.static.render import RenderError
+    from harness.static_stage import render_failure
+
+    started = time.monotonic()
+    try:
+        reaches = variable_reach(dict(scenario.tfvars), source=chart_source())
+    except RenderError as exc:
+        raise render_failure(scenario, exc) from exc
+    shown = [r for r in reaches if not modules or r.module in modules]
+    for reach in shown:
+        click.echo(reach.line(), err=reach.failed)
+    failed = [c for c in reach_checks(shown) if c.status == "fail"]
+    counts = {verdict: sum(r.verdict == verdict for r in shown)
+              for verdict in ("reaches", "no-op", "could not mutate", "not judged")}
+    summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
+    click.echo(f"{len(shown)} variables: {summary}; {len(failed)} modules fail "
+               f"({time.monotonic() - started:.1f} s)")
     sys.exit(ExitCode.CHECK_FAILED if failed else ExitCode.OK)
 
 

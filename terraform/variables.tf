@@ -283,7 +283,7 @@ variable "postgresql_persistence_enabled" {
 }
 
 variable "postgresql_persistence_size" {
-  description = "Size of the bundled PostgreSQL's volume, e.g. `8G`."
+  description = "Size of the bundled PostgreSQL's volume, e.g. `8G`; used when `postgresql_use_subchart` is `true` and `postgresql_persistence_enabled` is `true`."
   type        = string
   default     = "8G"
 }
@@ -558,7 +558,7 @@ variable "database_name" {
 }
 
 variable "db_port" {
-  description = "Port of the PostgreSQL backend store."
+  description = "Port of the external PostgreSQL backend store; used when `db_host` is set (the bundled one listens on 5432)."
   type        = number
   default     = 5432
 }

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from harness.charts.helm import cache_root, helm_binary, helm_version
+from harness.charts.helm import HelmUnavailableError, cache_root, helm_binary, helm_version
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -48,6 +48,9 @@ class TemplateRequest:
     include_crds: bool = True
     # Values holding the run's secrets are rendered again rather than kept on disk.
     sensitive: bool = False
+    # Render anew, neither reading nor filling the cache: what differs from a cached render of
+    # the same request is what helm generates each time (random passwords, certificates).
+    fresh: bool = False
 
     def digest(self) -> str:
         """What the output depends on, hashed (the cache key)."""
@@ -78,10 +81,10 @@ def template(request: TemplateRequest) -> list[dict[str, Any]]:
 
     """
     digest = request.digest()
-    if digest in _MEMO:
+    if digest in _MEMO and not request.fresh:
         return _MEMO[digest]
     cached = _cache_dir() / f"{digest}.json"
-    if not request.sensitive and cached.is_file():
+    if not request.sensitive and not request.fresh and cached.is_file():
         loaded: list[dict[str, Any]] = json.loads(cached.read_text())
         return loaded
     with tempfile.TemporaryDirectory(prefix="mlops-helm-") as tmp:
@@ -96,6 +99,8 @@ def template(request: TemplateRequest) -> list[dict[str, Any]]:
     if proc.returncode != 0:
         raise HelmTemplateError(proc.stderr.strip().removeprefix("Error: "))
     objects = [doc for doc in yaml.safe_load_all(proc.stdout) if isinstance(doc, dict)]
+    if request.fresh:
+        return objects
     _MEMO[digest] = objects
     if request.sensitive:
         return objects
@@ -115,6 +120,13 @@ def template_all(requests: Sequence[TemplateRequest]) -> list[list[dict[str, Any
         except (HelmTemplateError, OSError, subprocess.SubprocessError) as exc:
             return exc
 
+    if requests:
+        # Unpack helm (first use) before any thread forks: a binary still open for writing in
+        # one thread while another forks cannot be executed ("text file busy").
+        try:
+            helm_version(helm_binary())
+        except HelmUnavailableError as exc:
+            return [exc for _ in requests]
     with ThreadPoolExecutor(max_workers=max(1, min(len(requests), os.cpu_count() or 2))) as pool:
         return list(pool.map(one, requests))
 

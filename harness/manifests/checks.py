@@ -30,6 +30,7 @@ FAMILIES = (
     "harness.manifests.images",
     "harness.manifests.secret_values",
     "harness.manifests.unique_objects",
+    "harness.manifests.findings",
 )
 
 

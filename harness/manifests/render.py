@@ -24,11 +24,13 @@ if TYPE_CHECKING:
 _NAMESPACE_LABELS = {"app.kubernetes.io/part-of": "mlops-reference-architecture"}
 
 
-def render_manifests(rendered: Rendered, *, source: ChartSource, kube_version: str) -> Manifests:
+def render_manifests(rendered: Rendered, *, source: ChartSource, kube_version: str,
+                     fresh: bool = False) -> Manifests:
     """Render each release of `rendered` for a cluster of `kube_version` (e.g. `1.28.0`).
 
     A release whose chart is not at hand is `skipped` with the reason and the fix; one helm
-    refuses carries helm's error. Neither stops the others.
+    refuses carries helm's error. Neither stops the others. `fresh` renders anew, bypassing
+    the cache (see `TemplateRequest.fresh`).
     """
     located: list[tuple[Release, TemplateRequest | None, str]] = []
     apis = api_versions(kube_version)
@@ -40,7 +42,7 @@ def render_manifests(rendered: Rendered, *, source: ChartSource, kube_version: s
             continue
         request: TemplateRequest | None = TemplateRequest(
             release.name, release.namespace, path, release.values, kube_version, apis,
-            sensitive=_holds_secret(release.values, rendered))
+            sensitive=_holds_secret(release.values, rendered), fresh=fresh)
         located.append((release, request, ""))
     outputs = iter(template_all([r for _, r, _ in located if r is not None]))
     releases = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,14 @@ def root_variable_name(tool: str, name: str) -> str:
 
 def read_variables(path: Path) -> dict[str, ModuleVariable]:
     """Parse the `variable` blocks of a `.tf` file, in file order."""
+    stat = path.stat()
+    # Parsing is slow (~0.1 s a file) and callers read the same files many times.
+    return dict(_read_variables(path.resolve(), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=64)
+def _read_variables(path: Path, mtime_ns: int, size: int) -> dict[str, ModuleVariable]:
+    del mtime_ns, size  # part of the cache key only
     with path.open() as handle:
         document = hcl2.load(handle, serialization_options=_HCL_OPTIONS)
     found: dict[str, ModuleVariable] = {}

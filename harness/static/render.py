@@ -11,6 +11,7 @@ Public API:
     Rendered.endpoints: {tool: {service, namespace, port, secret_names}} of enabled tools
     Rendered.user_provided: tuple of UserProvided(module, kind, name, namespace, how)
     Rendered.masked(): the same with every secret string replaced by `(sensitive)`
+    render_variants(tfvars, [Variant(tool, overrides)], *, secrets) -> [Rendered | error]
     InvalidTfvarsError: Terraform rejected an input value (bad input, CLI exit 2)
     RenderError: anything else went wrong rendering (a module defect)
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -339,3 +341,195 @@ def _explanation(stderr: str) -> str:
         and "There are some problems with the CLI configuration" not in line
     ]
     return " ".join(prose) or stderr.strip()
+
+
+# Variants: many instances of the modules' values submodules, each with some inputs changed,
+# rendered in one Terraform plan (variable reach: harness/manifests/variable_reach.py).
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One instance of module `tool`'s values submodule, with module variables overridden.
+
+    With no overrides it renders what `render_scenario` renders for that module.
+    """
+
+    tool: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+_PARALLELISM = 64  # module instances evaluated at once (Terraform's default 10 leaves cores idle)
+_INSTANCE_IN_DIAG = re.compile(r'\bmodule\.v(\d+)\b|in module "v(\d+)"')
+_TOOL_IN_DIAG = re.compile(r"modules/([\w-]+)/values/")
+
+
+def render_variants(
+    tfvars: dict[str, Any],
+    variants: list[Variant],
+    *,
+    secrets: dict[str, str],
+    terraform_dir: Path | None = None,
+    placeholders: dict[str, str] | None = None,
+) -> list[Rendered | InvalidTfvarsError]:
+    """Render every variant with the scenario's tfvars, all in one Terraform plan.
+
+    A variant whose changed value Terraform rejects (type, validation, precondition) gets that
+    `InvalidTfvarsError` in its place; the others are planned again without it.
+    `placeholders` fill required sensitive variables with values that are no one's secret:
+    unlike `secrets`, they are not concealed (so what is rendered from them may be cached).
+
+    Raises:
+        InvalidTfvarsError: the scenario's own tfvars are rejected.
+        RenderError: Terraform failed for another reason.
+
+    """
+    root = terraform_dir or terraform_root()
+    variables = read_variables(root / "variables.tf")
+    inputs = {**(placeholders or {}), **tfvars, **secrets}
+    _check_names(inputs, variables)
+    hidden = frozenset(
+        s
+        for s in {str(v) for v in secrets.values()}
+        | {str(inputs.get(v.name, v.default)) for v in variables.values() if v.sensitive}
+        if s and s not in (placeholders or {}).values()
+    )
+    with tempfile.TemporaryDirectory(prefix="mlops-variants-") as tmp:
+        work = Path(tmp)
+        (work / "variables.tf").write_text((root / "variables.tf").read_text())
+        (work / "scenario.auto.tfvars.json").write_text(json.dumps(inputs, indent=1))
+        batch = _VariantBatch(root, work, hidden)
+        results = batch.render(dict(enumerate(variants)))
+    return [results[index] for index in range(len(variants))]
+
+
+@dataclass
+class _VariantBatch:
+    root: Path
+    work: Path
+    hidden: frozenset[str]
+    sensitive: dict[str, set[str]] = field(default_factory=dict)  # per tool
+
+    def render(self, pending: dict[int, Variant]) -> dict[int, Rendered | InvalidTfvarsError]:
+        results: dict[int, Rendered | InvalidTfvarsError] = {}
+        terraform = Terraform(self.work)
+        while pending:
+            (self.work / "render.tf").write_text(_variants_config(self.root, self.work, pending))
+            try:
+                terraform.init()
+                # Without resources a plan knows every output: one walk, where apply takes two.
+                terraform.run("plan", "-no-color", "-lock=false", "-refresh=false",
+                              f"-parallelism={_PARALLELISM}", "-out=variants.tfplan")
+                shown = json.loads(terraform.run("show", "-json", "variants.tfplan").stdout)
+            except TerraformError as exc:
+                rejected, suspects = _rejected_variants(exc, pending)
+                if not rejected and len(suspects) < 2:
+                    raise _classify(exc, self.root / "variables.tf", self.hidden) from None
+                if not rejected:
+                    # A precondition does not name the instance: render half the suspects apart.
+                    half = {i: pending.pop(i) for i in suspects[: len(suspects) // 2]}
+                    results.update(self.render(half))
+                for index, error in rejected.items():
+                    results[index] = error
+                    del pending[index]
+                continue
+            outputs = shown["planned_values"].get("outputs", {})
+            for index, variant in pending.items():
+                output = outputs.get(f"v{index}", {}).get("value")
+                results[index] = _variant_rendered(variant, output, self)
+            pending = {}
+        return results
+
+
+def _variants_config(root: Path, work: Path, variants: dict[int, Variant]) -> str:
+    blocks = []
+    declared = {tool: read_variables(root / "modules" / tool / "values" / "variables.tf")
+                for tool in {v.tool for v in variants.values()}}
+    for index, variant in variants.items():
+        values_dir = (root / "modules" / variant.tool / "values").resolve()
+        names = declared[variant.tool]
+        # A relative source is used in place; an absolute one is copied for each instance.
+        source = Path(os.path.relpath(values_dir, work.resolve())).as_posix()
+
+        def expression(name: str, variant: Variant = variant) -> str:
+            if name in variant.overrides:
+                return _hcl(variant.overrides[name])
+            return f"var.{root_variable_name(variant.tool, name)}"
+
+        args = "\n".join(f"  {n} = {expression(n)}" for n in names)
+        has_secrets = _SECRETS_OUTPUT.search((values_dir / "outputs.tf").read_text())
+        secrets = f", secrets = module.v{index}[0].secrets" if has_secrets else ""
+        # Gated like `_render_config` (and the wrapper modules) gate on `create`.
+        blocks.append(
+            f'module "v{index}" {{\n  source = "{source}"\n'
+            f"  count  = {expression('create')} ? 1 : 0\n{args}\n}}\n\n"
+            f'output "v{index}" {{\n  sensitive = true\n'
+            f"  value = try({{ releases = module.v{index}[0].releases,"
+            f" values = module.v{index}[0].values{secrets},"
+            f" namespace = {expression('namespace')} }}, null)\n}}\n"
+        )
+    return "\n".join(blocks)
+
+
+def _hcl(value: Any) -> str:
+    """A value as an HCL expression: JSON is one (objects may use `:`), once `${`/`%{` are
+    escaped.
+
+    >>> _hcl({"a": ["${x}", 1, True, None]})
+    '{"a": ["$${x}", 1, true, null]}'
+    """
+    return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+
+
+def _rejected_variants(exc: TerraformError, pending: dict[int, Variant]
+                       ) -> tuple[dict[int, InvalidTfvarsError], list[int]]:
+    """The variants a Terraform error names, and (when it names none) the ones it may mean."""
+    if not any(marker in exc.stderr for marker in _INPUT_ERRORS):
+        return {}, []
+    found: dict[int, InvalidTfvarsError] = {}
+    suspects: list[int] = []
+    for diagnostic in exc.stderr.split("Error: ")[1:]:
+        named = _INSTANCE_IN_DIAG.search(diagnostic)
+        variable = _VAR_IN_DIAG.search(diagnostic)
+        error = InvalidTfvarsError(variable.group(1) if variable else "(a module input)",
+                                   _prose(diagnostic))
+        if named is not None:
+            found.setdefault(int(named.group(1) or named.group(2)), error)
+            continue
+        # A failed precondition names its module's file and the variables it read: only a
+        # variant of that module that changed one of them can fail it (the scenario passes).
+        tools = set(_TOOL_IN_DIAG.findall(diagnostic))
+        read = set(_VAR_IN_DIAG.findall(diagnostic))
+        maybe = [i for i, v in pending.items() if v.tool in tools and read & set(v.overrides)]
+        if len(maybe) == 1:
+            found.setdefault(maybe[0], error)
+        suspects += [i for i in maybe if i not in suspects]
+    found = {i: e for i, e in found.items() if i in pending}
+    return found, [i for i in suspects if i not in found]
+
+
+def _prose(diagnostic: str) -> str:
+    r"""What a diagnostic says, without its source excerpt, file positions and instance names.
+
+    >>> _prose('Invalid value for variable\n\n  on render.tf line 2, in module "v1":\n'
+    ...        '  2:   n = -1\n\nn must be 0 or more.\n\nThis was checked by the rule at\n'
+    ...        'values/variables.tf:38,3-13.\n')
+    'n must be 0 or more.'
+    """
+    paragraphs = [p.strip() for p in diagnostic.split("\n\n")[1:] if p.strip()]
+    kept = [" ".join(line.strip() for line in p.splitlines()) for p in paragraphs
+            if not p.startswith(("on ", "This was checked")) and "│" not in p]
+    text = " ".join(kept) or diagnostic.strip().splitlines()[0]
+    return re.sub(r"module\.v\d+\.| declared at \S+?:\S+?(?=:)", "", text)
+
+
+def _variant_rendered(variant: Variant, output: Any, batch: _VariantBatch) -> Rendered:
+    if variant.tool not in batch.sensitive:
+        declared = read_variables(batch.root / "modules" / variant.tool / "values" / "variables.tf")
+        batch.sensitive[variant.tool] = {n for n, v in declared.items() if v.sensitive}
+    # A changed value of a sensitive variable made from a secret is as secret as the secret.
+    changed = {text for name, value in variant.overrides.items()
+               if name in batch.sensitive[variant.tool]
+               and (text := value if isinstance(value, str) else json.dumps(value))
+               and any(secret in text for secret in batch.hidden)}
+    outputs = {variant.tool: output}
+    return Rendered(_releases(outputs), batch.hidden | changed, _kube_secrets(outputs))

@@ -54,7 +54,7 @@ variable "database_name" {
 }
 
 variable "db_port" {
-  description = "Port of the PostgreSQL backend store."
+  description = "Port of the external PostgreSQL backend store; used when `db_host` is set (the bundled one listens on 5432)."
   type        = number
   default     = 5432
 }

@@ -134,7 +134,7 @@ variable "postgresql_persistence_enabled" {
 }
 
 variable "postgresql_persistence_size" {
-  description = "Size of the bundled PostgreSQL's volume, e.g. `8G`."
+  description = "Size of the bundled PostgreSQL's volume, e.g. `8G`; used when `postgresql_use_subchart` is `true` and `postgresql_persistence_enabled` is `true`."
   type        = string
   default     = "8G"
 }
