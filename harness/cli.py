@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +15,9 @@ from harness import __version__, config
 from harness.console import RunConsole
 from harness.errors import BadInputError, ExitCode, HarnessError
 from harness.scenario import TOOLS
+
+if TYPE_CHECKING:
+    from harness.manifests.upgrade_plan import UpgradePlan
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -316,7 +319,7 @@ def upgrade_plan(from_name: str, to_name: str, scenario_name: str, charts: str |
     sys.exit(plan.exit_code)
 
 
-def _print_plan(plan: Any) -> None:
+def _print_plan(plan: UpgradePlan) -> None:
     click.echo(f"upgrade plan: scenario {plan.scenario}, {plan.from_set} -> {plan.to_set}, "
                f"Kubernetes {plan.kube_version}")
     for release in plan.releases:

@@ -373,6 +373,17 @@ def test_real_charts_previous_to_current(scenario: str, charts_repo: Path) -> No
                    for n in by_release["prefect-server"]["notes"])
 
 
+@pytest.mark.terraform
+def test_cli_without_any_chart_exits_3(tmp_path: Path) -> None:
+    empty = tmp_path / "charts"
+    empty.mkdir()
+    done = subprocess.run([*CLI, "upgrade-plan", "--from", "previous", "--to", "current",
+                           "--charts", str(empty)], capture_output=True, text=True, check=False)
+    assert done.returncode == 3, done.stderr
+    assert "skipped: new chart not at hand: chart jupyterhub 4.4.0 is not in" in done.stdout
+    assert "overall: skipped" in done.stdout
+
+
 def test_plan_json_round_trips() -> None:
     plan = UpgradePlan("s", "a", "b", "1.34", (ReleasePlan("m", "r", "ns", "c", "1", "2"),))
     assert json.loads(json.dumps(plan.to_json()))["releases"][0]["verdict"] == "ok"

@@ -99,6 +99,9 @@ def test_missing_file_is_bad_input(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "expected"), [
     (["--from", "nosuch", "--to", "current"], "--from 'nosuch': no such version set"),
     (["--from", "previous", "--to", "{bad}"], "--to "),
+    (["--from", "/nonexistent/old.yaml", "--to", "current"],
+     "--from /nonexistent/old.yaml: cannot read version set"),
+    (["--from", "{extra}", "--to", "current"], "field 'extra': unknown key"),
     (["--from", "previous", "--to", "current", "--scenario", "nosuch"],
      "--scenario 'nosuch': no such scenario"),
     (["--from", "previous", "--to", "current", "--kube-version", "1.2"],
@@ -110,6 +113,10 @@ def test_cli_bad_input_exits_2(tmp_path: Path, args: list[str], expected: str) -
         bad.write_text("description: x\ncharts:\n  nope_chart_version: 1.0.0\n")
         args = [str(bad) if a == "{bad}" else a for a in args]
         expected = f"{bad}: field 'charts.nope_chart_version'"
+    if "{extra}" in args:
+        extra = tmp_path / "extra.yaml"
+        extra.write_text("description: x\ncharts: {}\nextra: 1\n")
+        args = [str(extra) if a == "{extra}" else a for a in args]
     done = subprocess.run([*CLI, "upgrade-plan", *args], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 2, done.stderr
