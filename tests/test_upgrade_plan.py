@@ -93,8 +93,9 @@ def _templates(objects: list[dict[str, Any]]) -> dict[str, str]:
     return {f"{i}.yaml": yaml.safe_dump(obj) for i, obj in enumerate(objects)}
 
 
-def _rendered(version: str, values: dict[str, Any] | None = None) -> Rendered:
-    release = Release("demo", "demo", "demo", version, "", values or {}, NS)
+def _rendered(version: str, values: dict[str, Any] | None = None,
+              chart: str = "demo") -> Rendered:
+    release = Release("demo", "demo", chart, version, "", values or {}, NS)
     return Rendered((release,))
 
 
@@ -256,22 +257,23 @@ def test_values_key_the_new_chart_rejects(tmp_path: Path,
     charts = tmp_path / "charts"
     schema = {"type": "object", "additionalProperties": False,
               "properties": {"replicas": {"type": "integer"}}}
-    make_chart(charts, "demo", "1.0.0", templates=_templates([_service()]),
+    make_chart(charts, "strict", "1.0.0", templates=_templates([_service()]),
                values={"legacy": True, "replicas": 1})
-    make_chart(charts, "demo", "2.0.0", templates=_templates([_service()]),
+    make_chart(charts, "strict", "2.0.0", templates=_templates([_service()]),
                values={"replicas": 1})
-    source = charts / "src" / "demo-2.0.0" / "demo"
+    source = charts / "src" / "strict-2.0.0" / "strict"
     (source / "values.schema.json").write_text(json.dumps(schema))
     subprocess.run([str(helm_binary()), "package", str(source), "--destination", str(charts)],
                    check=True, capture_output=True)
     _contract_data(tmp_path / "data", monkeypatch, schema)
     monkeypatch.setenv("HARNESS_CHARTS", str(charts))
     values = {"legacy": False}
-    plan = plan_between(_rendered("1.0.0", values), _rendered("2.0.0", values),
+    plan = plan_between(_rendered("1.0.0", values, "strict"),
+                        _rendered("2.0.0", values, "strict"),
                         source=ChartSource(charts), kube_version="1.34")
     (release,) = plan.releases
     assert release.verdict == "fail"
-    assert any("values contract of demo 2.0.0 at legacy: unknown key 'legacy'" in f
+    assert any("values contract of strict 2.0.0 at legacy: unknown key 'legacy'" in f
                for f in release.failures), release.failures
     assert any("the new chart does not render the module's values" in f and "legacy" in f
                for f in release.failures)
@@ -283,7 +285,8 @@ def _contract_data(folder: Path, monkeypatch: pytest.MonkeyPatch,
     """Make the chart's values and schema readable by the values contract."""
     from harness.static import chart_source
 
-    data = folder / "demo" / "2.0.0"
+    # A chart name of its own: the contract caches chart data per name and version.
+    data = folder / "strict" / "2.0.0"
     data.mkdir(parents=True)
     (data / "values.yaml").write_text("replicas: 1\n")
     (data / "values.schema.json").write_text(json.dumps(schema))
@@ -305,6 +308,13 @@ def test_chart_not_at_hand_is_skipped_with_the_fix(tmp_path: Path) -> None:
     assert "--charts" in release.skipped
     assert plan.verdict == "skipped"
     assert plan.exit_code == 3
+
+
+def test_a_chart_without_contract_data_says_so(tmp_path: Path) -> None:
+    release = _plan(tmp_path, [_service()], [_service()])
+    assert release.verdict == "ok"
+    assert any(n.startswith("values contract not checked: no chart data for demo 2.0.0")
+               for n in release.notes), release.notes
 
 
 def test_secrets_never_reach_the_plan(tmp_path: Path) -> None:

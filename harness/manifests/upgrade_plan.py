@@ -15,7 +15,7 @@ Public API:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import ExitCode
@@ -151,13 +151,16 @@ def plan_between(before: Rendered, after: Rendered, *, source: ChartSource, kube
     full = kube_version if kube_version.count(".") >= 2 else f"{kube_version}.0"
     old = render_manifests(before, source=source, kube_version=full)
     new = render_manifests(after, source=source, kube_version=full)
-    contract = _contract_failures(after)
+    contract, unchecked = _contract_failures(after)
     hidden = before.secret_strings | after.secret_strings
     old_by = {(r.module, r.name): r for r in old.releases}
     new_by = {(r.module, r.name): r for r in new.releases}
     plans = []
     for key in [*new_by, *(k for k in old_by if k not in new_by)]:
         plan = _release_plan(old_by.get(key), new_by.get(key), contract.get(key, []))
+        if key in unchecked:
+            plan = replace(plan, notes=(*plan.notes, f"values contract not checked: "
+                                                      f"{unchecked[key]}"))
         plans.append(_masked(plan, hidden))
     return UpgradePlan(scenario, from_set, to_set, kube_version, tuple(plans))
 
@@ -223,17 +226,20 @@ def _notes(chart: str, before: dict[Any, dict[str, Any]],
     return notes
 
 
-def _contract_failures(after: Rendered) -> dict[tuple[str, str], list[str]]:
+def _contract_failures(after: Rendered) -> tuple[dict[tuple[str, str], list[str]],
+                                                 dict[tuple[str, str], str]]:
     """Values the modules set that the new chart no longer accepts, per release, from the
-    values contract; a release whose chart data the contract cannot read is left out.
+    values contract; and the releases whose chart data the contract cannot read, with why.
     """
     from harness.static.contract import chart_data, check_contracts  # noqa: PLC0415
 
     readable = []
+    unchecked = {}
     for release in after.releases:
         try:
             chart_data(release.chart, release.version)
-        except FileNotFoundError:
+        except FileNotFoundError as exc:
+            unchecked[release.module, release.name] = str(exc)
             continue
         readable.append(release)
     found: dict[tuple[str, str], list[str]] = {}
@@ -243,7 +249,7 @@ def _contract_failures(after: Rendered) -> dict[tuple[str, str], list[str]]:
             found.setdefault((verdict.module, verdict.release), []).append(
                 f"values contract of {verdict.chart} {verdict.chart_version}{where}: "
                 f"{verdict.message}")
-    return found
+    return found, unchecked
 
 
 def _masked(plan: ReleasePlan, hidden: frozenset[str]) -> ReleasePlan:
