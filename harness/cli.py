@@ -1,4 +1,6 @@
-"""The `mlops-conformance` command: run | check | render | scenarios | report | down | charts."""
+"""The `mlops-conformance` command: run | check | render | upgrade-plan | scenarios | report |
+down | charts.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +16,9 @@ from harness import __version__, config
 from harness.console import RunConsole
 from harness.errors import BadInputError, ExitCode, HarnessError
 from harness.scenario import TOOLS
+
+if TYPE_CHECKING:
+    from harness.manifests.upgrade_plan import UpgradePlan
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -357,6 +362,78 @@ def _print_variable_reach(scenario: Any, modules: tuple[str, ...]) -> None:
     click.echo(f"{len(shown)} variables: {summary}; {len(failed)} modules fail "
                f"({time.monotonic() - started:.1f} s)")
     sys.exit(ExitCode.CHECK_FAILED if failed else ExitCode.OK)
+
+
+@cli.command("upgrade-plan")
+@click.option("--from", "from_name", required=True, metavar="VERSIONS",
+              help="Version set upgraded from: a name in versions/ (e.g. previous) or a file.")
+@click.option("--to", "to_name", required=True, metavar="VERSIONS",
+              help="Version set upgraded to (e.g. current).")
+@click.option("--scenario", "scenario_name", default=config.DEFAULT_SCENARIO,
+              envvar=config.ENV_SCENARIO, show_default=True,
+              help=f"Scenario name in scenarios/ or a YAML file (env {config.ENV_SCENARIO}).")
+@_charts_option
+@click.option("--kube-version", default="1.34", show_default=True,
+              help="Kubernetes version the charts are rendered for.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def upgrade_plan(from_name: str, to_name: str, scenario_name: str, kube_version: str,
+                 as_json: bool) -> None:
+    """Judge, without a cluster, what upgrading a scenario's charts would do, per object.
+
+    Exit 1 on any failure, 3 when no chart could be rendered, 2 on bad input.
+    """
+    import json
+
+    from harness.charts.source import chart_source
+    from harness.manifests.kube_api import minor_of, schema_versions
+    from harness.manifests.upgrade_plan import upgrade_plan as plan_upgrade
+    from harness.scenario import load_scenario
+    from harness.static.render import InvalidTfvarsError
+    from harness.version_sets import load_version_set
+
+    if minor_of(kube_version) not in schema_versions():
+        raise BadInputError(f"--kube-version {kube_version!r}: no API data for it; "
+                            f"give one of {', '.join(schema_versions())}")
+    scenario = load_scenario(scenario_name)
+    from_set = load_version_set(from_name, "--from")
+    to_set = load_version_set(to_name, "--to")
+    try:
+        plan = plan_upgrade(scenario, from_set, to_set, source=chart_source(),
+                            kube_version=kube_version)
+    except InvalidTfvarsError as exc:
+        raise BadInputError(f"{exc}; fix the version set or the scenario") from exc
+    if as_json:
+        click.echo(json.dumps(plan.to_json(), indent=1))
+    else:
+        _print_plan(plan)
+    sys.exit(plan.exit_code)
+
+
+def _print_plan(plan: UpgradePlan) -> None:
+    click.echo(f"upgrade plan: scenario {plan.scenario}, {plan.from_set} -> {plan.to_set}, "
+               f"Kubernetes {plan.kube_version}")
+    for release in plan.releases:
+        click.echo(f"\n{release.label}: {release.verdict}")
+        if release.skipped:
+            click.echo(f"  skipped: {release.skipped}")
+        for failure in release.failures:
+            click.echo(f"  FAIL     {failure}")
+        for obj in release.objects:
+            click.echo(f"  {obj.verdict:<8} {obj.ref}")
+            for reason in obj.reasons:
+                click.echo(f"             {reason}")
+        for note in release.notes:
+            click.echo(f"  note     {note}")
+    click.echo("\nsummary")
+    width = max((len(r.label) for r in plan.releases), default=0)
+    for release in plan.releases:
+        counts = ", ".join(f"{n} {v}" for v, n in release.counts().items()) or "-"
+        click.echo(f"  {release.label:<{width}}  {release.verdict:<8} {counts}")
+    failures = [f for r in plan.releases for f in r.failure_messages()]
+    click.echo(f"overall: {plan.verdict}"
+               + (f" ({len(failures)} failures)" if failures else ""))
+    for failure in failures:
+        click.echo(f"  {failure}", err=True)
 
 
 @cli.command()

@@ -10,7 +10,7 @@ _CHECKOUT = _PACKAGE.parent
 
 
 def project_dir(name: str) -> Path:
-    """Return the directory `name` (`scenarios`, `terraform`, `conformance`).
+    """Return the directory `name` (`scenarios`, `versions`, `terraform`, `conformance`).
 
     `HARNESS_<NAME>_DIR` wins; then the source checkout the package runs from; then the copy
     that the wheel carries inside the package (`harness/_data/<name>`).

