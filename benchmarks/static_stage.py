@@ -54,11 +54,11 @@ def main() -> None:
             warm.append(render("defaults", env, Path(tmp) / f"warm-{attempt}"))
             mark = time.monotonic()
             with ThreadPoolExecutor(len(SCENARIOS)) as pool:
-                list(pool.map(lambda s, a=attempt: render(s, env, Path(tmp) / f"{s}-{a}"),
+                list(pool.map(lambda s, a=attempt, e=env: render(s, e, Path(tmp) / f"{s}-{a}"),
                               SCENARIOS))
             four.append(time.monotonic() - mark)
         rows = [("one scenario, empty cache", cold), ("one scenario, cache filled", warm),
-                ("four scenarios side by side, cache filled", four)]
+                ("four scenarios side by side (cache: defaults)", four)]
     print(f"static stage wall time, median of {args.repeat} ({os.cpu_count()} cores)")
     for label, times in rows:
         print(f"  {label:<44} {statistics.median(times):6.1f} s   "
