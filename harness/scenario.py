@@ -7,12 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
 
 from harness.check_ids import known_check_ids
 from harness.errors import BadInputError
-from harness.paths import project_dir
+from harness.project_files import names_in, read_mapping, resolve
 from harness.variables import root_variables
 
 TOOLS = ("jupyterhub", "prefect", "dask", "feast", "mlflow", "seldon")
@@ -91,21 +90,12 @@ def scenario_path(name_or_path: str) -> Path:
         BadInputError: no such scenario; the message lists the known names.
 
     """
-    candidate = Path(name_or_path)
-    if candidate.suffix in {".yaml", ".yml"} or candidate.exists():
-        return candidate
-    path = project_dir("scenarios") / f"{name_or_path}.yaml"
-    if path.is_file():
-        return path
-    known = scenario_names()
-    hint = difflib.get_close_matches(name_or_path, known, n=1)
-    suggestion = f"; did you mean {hint[0]!r}?" if hint else f"; known: {', '.join(known)}"
-    raise BadInputError(f"--scenario {name_or_path!r}: no such scenario{suggestion}")
+    return resolve(name_or_path, "scenarios", "--scenario", "scenario")
 
 
 def scenario_names() -> list[str]:
     """Names of the scenarios in the scenarios directory, sorted."""
-    return sorted(p.stem for p in project_dir("scenarios").glob("*.yaml"))
+    return names_in("scenarios")
 
 
 def load_scenario(name_or_path: str) -> Scenario:
@@ -117,17 +107,7 @@ def load_scenario(name_or_path: str) -> Scenario:
 
     """
     path = scenario_path(name_or_path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BadInputError(f"{path}: cannot read scenario file: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", exc)
-        raise BadInputError(f"{path}: not valid YAML{where}: {problem}") from exc
-    if not isinstance(raw, dict):
-        raise BadInputError(f"{path}: expected a mapping with `description` and `tfvars`")
+    raw = read_mapping(path, "scenario", "`description` and `tfvars`")
     try:
         scenario = Scenario.model_validate({**raw, "name": path.stem, "path": path})
     except ValidationError as exc:

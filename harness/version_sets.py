@@ -15,11 +15,10 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import BadInputError
-from harness.paths import project_dir
+from harness.project_files import names_in, read_mapping, resolve
 from harness.variables import root_variables
 
 _SUFFIX = "_chart_version"
@@ -60,7 +59,7 @@ def chart_version_variables() -> list[str]:
 
 def version_set_names() -> list[str]:
     """Names of the version sets in the versions directory, sorted."""
-    return sorted(p.stem for p in project_dir("versions").glob("*.yaml"))
+    return names_in("versions")
 
 
 def version_set_path(name_or_path: str, option: str = "--versions") -> Path:
@@ -70,17 +69,7 @@ def version_set_path(name_or_path: str, option: str = "--versions") -> Path:
         BadInputError: no such set; the message names the option and the known sets.
 
     """
-    candidate = Path(name_or_path)
-    if candidate.suffix in {".yaml", ".yml"} or candidate.exists():
-        return candidate
-    path = project_dir("versions") / f"{name_or_path}.yaml"
-    if path.is_file():
-        return path
-    known = version_set_names()
-    hint = difflib.get_close_matches(name_or_path, known, n=1)
-    suggestion = f"did you mean {hint[0]!r}?" if hint else f"known: {', '.join(known) or 'none'}"
-    raise BadInputError(f"{option} {name_or_path!r}: no such version set in "
-                        f"{project_dir('versions')}; {suggestion}")
+    return resolve(name_or_path, "versions", option, "version set")
 
 
 def load_version_set(name_or_path: str, option: str = "--versions") -> VersionSet:
@@ -93,17 +82,7 @@ def load_version_set(name_or_path: str, option: str = "--versions") -> VersionSe
 
     """
     path = version_set_path(name_or_path, option)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BadInputError(f"{option} {path}: cannot read version set: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise BadInputError(f"{path}: not valid YAML{where}: "
-                            f"{getattr(exc, 'problem', exc)}") from exc
-    if not isinstance(raw, dict):
-        raise BadInputError(f"{path}: expected a mapping with `description` and `charts`")
+    raw = read_mapping(path, "version set", "`description` and `charts`", option)
     try:
         version_set = VersionSet.model_validate({**raw, "name": path.stem, "path": path})
     except ValidationError as exc:
