@@ -34,6 +34,8 @@ def checks(ctx: ManifestContext) -> list[CheckResult]:
     creates custom resources for.
     """
     results = []
+    # A CRD may come from a release that could not be rendered: then a missing one proves nothing.
+    unrendered = [r.label for r in ctx.manifests.releases if r.error or r.skipped]
     for release in ctx.manifests.releases:
         found: dict[str, list[str]] = {}
         count = 0
@@ -45,10 +47,22 @@ def checks(ctx: ManifestContext) -> list[CheckResult]:
             custom = [o for o in rendered.objects if not is_builtin(str(o.get("apiVersion")))]
             count = max(count, len(custom))
             _collect(found, problems_of(custom, manifests), version)
-        if count:
+        if count and unrendered and found \
+                and all("no CustomResourceDefinition" in p for p in found):
+            results.append(CheckResult(
+                id=f"{release.module}.manifests.custom-resources.{release.name}",
+                tool=release.module, status="skip",
+                message=f"{release.label}: not judged: {', '.join(unrendered)} not rendered"))
+        elif count:
             results.append(_result(f"{release.module}.manifests.custom-resources.{release.name}",
                                    release.module, release.label, count, found))
     for module, objects in harness_resources(ctx).items():
+        if unrendered:
+            results.append(CheckResult(
+                id=f"{module}.manifests.custom-resources.harness", tool=module, status="skip",
+                message=f"{module}: the harness's own {_kinds(objects)} not judged: "
+                        f"{', '.join(unrendered)} not rendered"))
+            continue
         found = {}
         for version in ctx.kube_versions:
             _collect(found, problems_of(objects, ctx.by_version[version]), version)

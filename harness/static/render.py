@@ -115,21 +115,26 @@ class Rendered:
     user_provided: tuple[UserProvided, ...] = ()
     # (variable, value) of every secret input, to replace values by their names.
     secret_names: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    # True once `with_placeholders` replaced the secrets: nothing here is secret any more.
+    # True once `with_placeholders` replaced the secrets in the values with their names.
     placeholders: bool = False
 
     def with_placeholders(self) -> Rendered:
         """The same releases with every secret replaced by `secret-<variable>`: renders that
         hold no secret, so they can be cached, written and compared between runs.
         """
-        swaps = sorted(((value, f"secret-{name.replace('_', '-')}")
-                        for name, value in self.secret_names), key=lambda s: -len(s[0]))
+        names = [(name, f"secret-{name.replace('_', '-')}") for name, _ in self.secret_names]
+        swaps = [(value, f"secret-{name.replace('_', '-')}") for name, value in self.secret_names]
+        # A secret string no variable names (e.g. given directly) is swapped all the same.
+        named = {value for _, value in self.secret_names}
+        unnamed = sorted(s for s in self.secret_strings if s and s not in named)
+        swaps += [(value, f"secret-value-{n}") for n, value in enumerate(unnamed, 1)]
+        swaps.sort(key=lambda s: -len(s[0]))
         releases = tuple(replace(r, values=_swap(r.values, swaps)) for r in self.releases)
         kube_secrets = tuple(replace(k, data=_swap(k.data, swaps)) for k in self.kube_secrets)
         return replace(self, releases=releases, kube_secrets=kube_secrets, placeholders=True,
-                       secret_strings=frozenset(p for _, p in swaps),
-                       secret_names=tuple((name, f"secret-{name.replace('_', '-')}")
-                                          for name, _ in self.secret_names))
+                       # The originals stay concealed too: a chart may write one itself.
+                       secret_strings=frozenset(p for _, p in swaps) | self.secret_strings,
+                       secret_names=tuple(names))
 
     @property
     def values(self) -> dict[str, dict[str, dict[str, Any]]]:
