@@ -284,26 +284,6 @@ def test_missing_model_fails_cleanly(deploy: DeployFunc, collection: str, model_
                status["address"]["url"])
 
 
-@pytest.mark.check("seldon.undeploy")
-def test_undeploy_frees_server(deploy: DeployFunc, collection: str,
-                               registered_model: RegisteredModel) -> None:
-    """Deleting a deployment removes it from the API and stops its server: its port is free."""
-    name = f"undeploy-{uuid.uuid4().hex[:8]}"
-    deploy(name, registered_model.uri)
-    status = settled(collection, name)["status"]
-    expect_available(status, "deployment state before delete")
-    addresses = [url for url in status["address"].values() if url]
-    expect("seldon", all(listening(url) for url in addresses), "the server to listen", addresses)
-    response = requests.delete(f"{collection}/{name}", timeout=60)
-    expect_equal("seldon", "DELETE status", 200, response.status_code)
-    wait_deleted(collection, name)
-    listed = [item["metadata"]["name"] for item in requests.get(collection, timeout=10)
-              .json()["items"]]
-    expect("seldon", name not in listed, f"{name} gone from the deployment list", listed)
-    wait_until(lambda: not any(listening(url) for url in addresses), timeout_s=30,
-               what=f"ports of {name} to be released")
-
-
 @pytest.mark.check("seldon.metrics")
 def test_metrics_count_requests(stack: Stack, deployment: dict[str, Any],
                                 registered_model: RegisteredModel) -> None:
@@ -328,3 +308,27 @@ def test_metrics_count_requests(stack: Stack, deployment: dict[str, Any],
         requests.post(f"{model_url(deployment)}/infer", json={"inputs": inputs},
                       timeout=60).raise_for_status()
     expect_equal("seldon", "successful inferences counted by /metrics", before + 3, successes())
+
+
+@pytest.mark.check("seldon.undeploy")
+def test_undeploy_frees_server(deployment: dict[str, Any], collection: str) -> None:
+    """Deleting a deployment removes it from the API and stops its server: its port is free.
+
+    It deletes the module's own deployment, last: starting a model server only to delete it
+    would cost a server start per run.
+    """
+    name = deployment["metadata"]["name"]
+    status = get_deployment(collection, name)
+    expect("seldon", status is not None, f"{name} to be listed before the delete", status)
+    assert status is not None
+    expect_available(status["status"], "deployment state before delete")
+    addresses = [url for url in status["status"]["address"].values() if url]
+    expect("seldon", all(listening(url) for url in addresses), "the server to listen", addresses)
+    response = requests.delete(f"{collection}/{name}", timeout=60)
+    expect_equal("seldon", "DELETE status", 200, response.status_code)
+    wait_deleted(collection, name)
+    listed = [item["metadata"]["name"] for item in requests.get(collection, timeout=10)
+              .json()["items"]]
+    expect("seldon", name not in listed, f"{name} gone from the deployment list", listed)
+    wait_until(lambda: not any(listening(url) for url in addresses), timeout_s=30,
+               what=f"ports of {name} to be released")

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from harness.console import RunConsole
 
 _POLL_S = 0.2
+# Each worker imports every check module's clients (~0.3 GB): a ceiling for a laptop.
+MAX_WORKERS = 6
 _COLLECT_TIMEOUT_S = 300.0  # importing every check module takes a second or two
 # What pytest-rerunfailures retries: only errors of a server still settling, matched against
 # "ExceptionType: message" of the error and the errors it was raised from. An assertion about
@@ -74,10 +76,32 @@ def retry_policy(reruns: int) -> list[str]:
     return ["--reruns", str(reruns), "--reruns-delay", "1", *retries]
 
 
-def pytest_argv(stack_path: Path, results_path: Path, reruns: int, extra: list[str]) -> list[str]:
-    """The pytest command line that runs the checks against `stack_path`."""
+def pytest_argv(stack_path: Path, results_path: Path, reruns: int, extra: list[str],
+                workers: int = 0) -> list[str]:
+    """The pytest command line that runs the checks against `stack_path`; with `workers`,
+    that many pytest-xdist workers, each taking one tool's checks at a time (so module-scoped
+    fixtures are built once and no two checks of one tool's servers run at once).
+    """
+    distributed = ["-n", str(workers), "--dist", "loadscope"] if workers > 1 else []
     return [*_pytest_base(), "-v", "--stack", str(stack_path), "--results", str(results_path),
-            *retry_policy(reruns), *extra]
+            *retry_policy(reruns), *distributed, *extra]
+
+
+def worker_count(selected: list[dict[str, Any]], tools: set[str] | frozenset[str],
+                 serial: bool = False) -> int:
+    """How many workers run the checks: one per work unit (a tool's check modules, see
+    `check_scheduling`) with a check the stack's `tools` can run, since the units wait on
+    different servers, not on the CPU; at most MAX_WORKERS; 0 (pytest alone, no worker)
+    for `serial` or a single unit.
+    """
+    from harness.check_scheduling import work_unit  # noqa: PLC0415 - imports xdist
+
+    checks = project_dir("conformance")
+    units = {work_unit(entry["nodeid"], checks) for entry in selected
+             if set(entry["needs"]) <= set(tools)}
+    if serial or len(units) <= 1:
+        return 0
+    return min(len(units), MAX_WORKERS)
 
 
 def selected_checks(selection: list[str]) -> list[dict[str, Any]]:

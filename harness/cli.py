@@ -62,6 +62,10 @@ _reruns_option = click.option(
     "--reruns", type=click.IntRange(0, 5), default=config.DEFAULT_RERUNS, envvar=config.ENV_RERUNS,
     show_default=True, help="Retries of a check that failed on a transient error (connection "
                             "refused or reset, HTTP 502/503/504); a pass on retry is `flaky`.")
+_serial_option = click.option(
+    "--serial", is_flag=True, envvar=config.ENV_SERIAL,
+    help=f"Run the checks one after another in one pytest, not one worker per tool at once "
+         f"(for debugging; env {config.ENV_SERIAL}).")
 _fail_on_flaky_option = click.option(
     "--fail-on-flaky", is_flag=True, envvar=config.ENV_FAIL_ON_FLAKY,
     help=f"A check that passed only on a retry fails the run (exit 1; env "
@@ -125,6 +129,7 @@ def _validate_selection(markers: str | None, keyword: str | None) -> list[dict[s
 @_keyword_option
 @_reruns_option
 @_fail_on_flaky_option
+@_serial_option
 @click.option("--run-id", help="Name of the run directory (default: time, scenario, random).")
 @click.option("--tools", callback=lambda _c, _p, v: _tool_list(v), metavar="TOOL,...",
               help="Provision and check only these tools (and what they require); `none` for "
@@ -139,7 +144,7 @@ def _validate_selection(markers: str | None, keyword: str | None) -> list[dict[s
 def run(
     scenario_names: tuple[str, ...], parallel: int, target_url: str, reports_dir: Path, keep: bool,
         markers: str | None, keyword: str | None, reruns: int, fail_on_flaky: bool,
-    run_id: str | None, tools: frozenset[str] | None, share: bool,
+    serial: bool, run_id: str | None, tools: frozenset[str] | None, share: bool,
     kube_versions: tuple[str, ...] | None, shared_with: str | None,
 ) -> None:
     """Provision a scenario, run the checks against it, tear it down, write the report."""
@@ -161,6 +166,7 @@ def run(
             raise BadInputError("--keep: give one --scenario; a kept stack is one scenario's")
         common = ["--target", target_url, "--reruns", str(reruns), *_selection(markers, keyword),
                   *(["--fail-on-flaky"] if fail_on_flaky else []),
+                  *(["--serial"] if serial else []),
                   *(["--kube-versions", ",".join(kube_versions)] if kube_versions else [])]
         _run_matrix(names, run_id or new_run_id("matrix"), reports_dir, parallel, console,
                     _child_args(names, loaded, tools, share, common))
@@ -169,7 +175,8 @@ def run(
     run_dir = reports_dir / run_id
     options = RunOptions(target_url=target_url, reports_dir=reports_dir, keep=keep,
                          reruns=reruns, pytest_args=_selection(markers, keyword), tools=tools,
-                         fail_on_flaky=fail_on_flaky, kube_versions=kube_versions)
+                         fail_on_flaky=fail_on_flaky, kube_versions=kube_versions,
+                         collected=selected, serial=serial)
     if (markers or keyword) and not shared_with:  # a shared column may rightly run none
         options.selected = selected
     if shared_with:
@@ -225,11 +232,12 @@ def _run_matrix(names: list[str], run_id: str, reports_dir: Path, parallel: int,
 @_keyword_option
 @_reruns_option
 @_fail_on_flaky_option
+@_serial_option
 @_charts_option
 def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str | None,
-          reruns: int, fail_on_flaky: bool) -> None:
+          reruns: int, fail_on_flaky: bool, serial: bool) -> None:
     """Run the checks against an already running deployment: no provisioning, no teardown."""
-    from harness.checks_runner import pytest_argv, run_checks
+    from harness.checks_runner import pytest_argv, run_checks, worker_count
     from harness.errors import InterruptedRunError
     from harness.exposure import NOT_LOCAL, LoopbackWatch, skipped
     from harness.report.model import Report, ScenarioRun, checks_from_results, exit_code_for
@@ -259,7 +267,8 @@ def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str
         try:
             outcome = run_checks(
                 pytest_argv(stack_file.resolve(), (run_dir / "results.json").resolve(), reruns,
-                            _selection(markers, keyword)),
+                            _selection(markers, keyword),
+                            worker_count(selected, set(stack.tools) - set(stack.skip), serial)),
                 run_dir / "logs" / "checks.log", console)
         except KeyboardInterrupt:
             if exposure:

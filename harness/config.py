@@ -15,6 +15,7 @@ ENV_RERUNS = "HARNESS_RERUNS"
 DEFAULT_RERUNS = 1  # one retry; a check that passes on it is reported `flaky`
 
 ENV_FAIL_ON_FLAKY = "HARNESS_FAIL_ON_FLAKY"  # a check that passed only on a retry fails the run
+ENV_SERIAL = "HARNESS_SERIAL"  # the checks one after another, in one pytest (debugging)
 
 ENV_CHECKS_TIMEOUT_S = "HARNESS_CHECKS_TIMEOUT_S"
 DEFAULT_CHECKS_TIMEOUT_S = 1800.0

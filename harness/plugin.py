@@ -6,12 +6,12 @@ and collection fails for a module whose checks differ from its declaration or re
 Results go to `--results` as JSON, rewritten after every check so that a run stopped half way
 still says which selected checks never reported: per test node and attempt (`nodes`), the ids
 selected at collection (`selected`), failed collections (`collection_errors`) and one folded
-verdict per id (`checks`).
+verdict per id (`checks`). Run by pytest-xdist, each worker writes its own part and the
+controller merges them (`harness/worker_results.py`): the file reads the same either way.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -25,6 +25,7 @@ from harness.check_ids import DECLARATION
 from harness.errors import ProvisionError
 from harness.stack import Stack
 from harness.verdicts import fold
+from harness.worker_results import merge, part_path, write_atomically
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -63,6 +64,51 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_COLLECTION_ERRORS] = []
     config.stash[_CLAIMED] = {}
     config.stash[_VERSIONS] = {}
+    if _distributing(config) and config.getoption("results", None):
+        config.pluginmanager.register(_Controller(config), "mlops-conformance-controller")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Checks go to workers a tool at a time (`harness/check_scheduling.py`); any other
+    pytest run under xdist keeps its own scheduling.
+    """
+    if not config.getoption("stack", None):
+        return None
+    from harness.check_scheduling import ToolScheduling  # noqa: PLC0415 - xdist runs only
+
+    return ToolScheduling(config, log)
+
+
+def _worker(config: pytest.Config) -> str | None:
+    """The pytest-xdist worker this process is (`gw0`, ...), or None."""
+    workerinput: dict[str, Any] = getattr(config, "workerinput", {})
+    return workerinput.get("workerid")
+
+
+def _distributing(config: pytest.Config) -> bool:
+    """Whether this process hands the checks to pytest-xdist workers (and runs none itself)."""
+    return (_worker(config) is None and config.pluginmanager.hasplugin("xdist")
+            and bool(config.getoption("numprocesses", None))
+            and config.getoption("dist", "no") != "no")
+
+
+class _Controller:
+    """The xdist controller's part: merge the workers' results after every check."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.results = config.getoption("results", None)
+
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        # What was selected, on disk before any check runs (a worker writes it first).
+        del node, ids
+        if self.results:
+            merge(self.results)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # A worker writes its part before it sends the teardown report: the part is current.
+        if self.results and report.when == "teardown":
+            merge(self.results)
 
 
 def check_id(item: pytest.Item) -> str | None:
@@ -130,6 +176,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.timeout(ceilings.ceiling_s(ident)))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reports its collection
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Record which checks the selection kept: each of them must report a result."""
     session.config.stash[_SELECTED] = [
@@ -286,16 +333,18 @@ def _write_results(config: pytest.Config) -> None:
     path = config.getoption("results", None)
     if not path:
         return
+    if _distributing(config):  # the workers ran the checks: theirs are the results
+        merge(path, final=True)
+        return
+    worker = _worker(config)
     nodes = list(config.stash[_NODES].values())
     document = {"checks": fold(nodes, config.stash[_SELECTED]),
                 "selected": config.stash[_SELECTED], "nodes": nodes,
                 "collection_errors": config.stash[_COLLECTION_ERRORS],
                 "versions": config.stash[_VERSIONS]}
-    partial = Path(f"{path}.partial")
-    partial.write_text(json.dumps(document, indent=2), encoding="utf-8")
-    partial.replace(path)
+    write_atomically(part_path(path, worker) if worker else Path(path), document)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Write the final results file."""
+    """Write the final results file (a worker: its part)."""
     _write_results(session.config)

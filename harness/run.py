@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from harness.checks_runner import pytest_argv, run_checks
+from harness.checks_runner import pytest_argv, run_checks, selected_checks, worker_count
 from harness.errors import BadInputError, HarnessError, InterruptedRunError
 from harness.exposure import NOT_LOCAL, LoopbackWatch, skipped
 from harness.report.model import ScenarioRun, checks_from_results, exit_code_for
@@ -55,6 +55,10 @@ class RunOptions:
     selected: list[dict[str, Any]] | None = None
     # Kubernetes versions the manifests are judged for (None: the charts' support range).
     kube_versions: tuple[str, ...] | None = None
+    # Every check the selection keeps (None: collected when the checks start), and whether
+    # they run one after another instead of one pytest-xdist worker per tool.
+    collected: list[dict[str, Any]] | None = None
+    serial: bool = False
 
 
 def new_run_id(label: str) -> str:
@@ -264,9 +268,13 @@ def _provision_and_check(
     mark = time.monotonic()
     pid_file = run_dir / "pids.json"  # only the local target's servers are recorded
     exposure = LoopbackWatch(pid_file).start() if pid_file.is_file() else None
+    collected = options.collected
+    if collected is None:
+        collected = selected_checks(options.pytest_args)
+    workers = worker_count(collected, set(stack.tools) - set(stack.skip), options.serial)
     outcome = run_checks(
         pytest_argv(run_dir / "stack.json", run_dir / "results.json", options.reruns,
-                    options.pytest_args),
+                    options.pytest_args, workers),
         run_dir / "logs" / "checks.log", console, target.failure, options.checks_timeout_s,
     )
     result.checks.append(exposure.stop() if exposure else skipped(NOT_LOCAL))

@@ -1,4 +1,4 @@
-"""Process supervision for the local target: start, wait ready, watch, stop in reverse order.
+"""Process supervision for the local target: start, wait ready, watch, stop users first.
 
 mirakuru does the low-level work (own session per server, HTTP readiness, killing every
 process that carries the executor's marker); this module adds logs, death watch and pid files.
@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from harness.errors import InterruptedRunError, ProvisionError, WaitTimeoutError
 from harness.process_env import process_env
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection, Mapping
     from pathlib import Path
 
     from harness.launchers.base import ProcessSpec, TaskSpec
@@ -261,25 +262,29 @@ class Supervisor:
                     )
                     self.on_death(self.failure)
 
-    def stop_all(self) -> list[str]:
-        """Stop every server, last started first; return the problems met, if any."""
+    def stop_all(self, users: Mapping[str, Collection[str]] | None = None) -> list[str]:
+        """Stop every server; return the problems met, if any.
+
+        `users` names, per server, the servers that use it: a server stops once all its users
+        are stopped, and servers with no user still running stop side by side. Without it,
+        each server counts every one started after it as a user: last started, first stopped.
+        """
         self._closing.set()
-        problems: list[str] = []
         with self._lock:
-            to_stop = list(reversed(self._running))
+            to_stop = list(self._running)
             tasks = list(self._tasks)
         for task in tasks:  # an initdb or an environment build still going
             _stop_task(task)
-        for running in to_stop:
-            running.stopping = True
-            try:
-                running.executor.stop(stop_signal=running.spec.stop_signal)
-            except ExecutorError:
-                pass  # it exited with an unexpected code while stopping: it is gone either way
-            except OSError as exc:
-                problems.append(f"{running.spec.name}: {exc}")
-                running.executor.kill()
-            running.log_file.close()
+        names = [running.spec.name for running in to_stop]
+        if users is None:
+            users = {name: names[index + 1:] for index, name in enumerate(names)}
+        problems: list[str] = []
+        for wave in _stop_waves(to_stop, users):
+            if len(wave) == 1:
+                problems += _stop(wave[0])
+                continue
+            with ThreadPoolExecutor(max_workers=len(wave)) as pool:
+                problems += [problem for found in pool.map(_stop, wave) for problem in found]
         with self._lock:
             self._running.clear()
         self.pid_file.unlink(missing_ok=True)
@@ -308,6 +313,37 @@ class Supervisor:
                 created = psutil.Process(process.pid).create_time()
                 entries[running.spec.name] = {"pid": process.pid, "create_time": created}
         self.pid_file.write_text(json.dumps(entries, indent=2), encoding="utf-8")
+
+
+def _stop_waves(running: list[Running],
+                users: Mapping[str, Collection[str]]) -> list[list[Running]]:
+    """`running` in waves: each server after every server of an earlier wave that uses it."""
+    left = {entry.spec.name: entry for entry in running}
+    waves: list[list[Running]] = []
+    while left:
+        wave = [entry for name, entry in left.items()
+                if not any(user in left for user in users.get(name, ()) if user != name)]
+        if not wave:  # a cycle in `users`: stop the rest last started, first stopped
+            wave = [list(left.values())[-1]]
+        waves.append(wave)
+        for entry in wave:
+            del left[entry.spec.name]
+    return waves
+
+
+def _stop(running: Running) -> list[str]:
+    """Stop one server (SIGTERM, or its own stop signal; SIGKILL after mirakuru's wait)."""
+    running.stopping = True
+    problems: list[str] = []
+    try:
+        running.executor.stop(stop_signal=running.spec.stop_signal)
+    except ExecutorError:
+        pass  # it exited with an unexpected code while stopping: it is gone either way
+    except OSError as exc:
+        problems.append(f"{running.spec.name}: {exc}")
+        running.executor.kill()
+    running.log_file.close()
+    return problems
 
 
 def _task_env(spec: TaskSpec) -> dict[str, str]:

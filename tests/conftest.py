@@ -12,6 +12,34 @@ REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "harness.cli"]
 
 
+# Tests that start servers, run Terraform or render charts: `-m "not slow"` leaves them out.
+_SLOW = ("integration", "faults", "terraform", "charts", "slow")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow tests `slow` and run them first; keep a module's tests on one worker
+    when they share a module-scoped fixture (a started stack), so it is built once.
+    """
+    del config
+    for item in items:
+        if any(item.get_closest_marker(name) for name in _SLOW):
+            item.add_marker(pytest.mark.slow)
+        if _shares_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    # A long test handed out last keeps one worker busy while the others idle: slow ones first
+    # (a stable sort: each module's order stays).
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def _shares_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(definitions[-1].scope in {"module", "package", "class"}
+               for definitions in info.name2fixturedefs.values() if definitions)
+
+
 @pytest.fixture
 def write_scenario(tmp_path: Path):  # type: ignore[no-untyped-def]
     """Write a scenario file from text and return its path."""

@@ -46,6 +46,17 @@ def test_agent_disabled_means_no_worker(tmp_path: Path) -> None:
     assert launcher.entry().expect["worker"] is False
 
 
+def test_the_worker_polls_as_the_chart_configures_it(
+    tmp_path: Path, charts_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The chart sets PREFECT_WORKER_QUERY_SECONDS from worker.config.queryInterval (5), not
+    # Prefect's own 10 s: a flow run waits on the chart's interval, and so does the local one.
+    monkeypatch.setenv("HARNESS_CHARTS", str(charts_repo))
+    launcher = PrefectLauncher(launching.context(tmp_path, "prefect"))
+    assert launcher.worker_timing == {"PREFECT_WORKER_QUERY_SECONDS": "5",
+                                      "PREFECT_WORKER_PREFETCH_SECONDS": "10"}
+
+
 @pytest.mark.integration
 def test_server_on_postgres_with_pool_queues_and_worker(
     supervisor: Supervisor, tmp_path: Path

@@ -173,3 +173,58 @@ def test_stopping_kills_a_running_task_and_its_children(supervisor: Supervisor,
     assert isinstance(errors[0], InterruptedRunError)
     with pytest.raises(InterruptedRunError, match="not started"):
         supervisor.run_task(task("late", "pass"))
+
+
+# A server that, on SIGTERM, notes when it was asked to stop and when it is gone: a stop
+# that takes a moment, as a server's shutdown does.
+SLOW_STOP = '''
+import http.server, pathlib, signal, sys, time
+name, port, journal = sys.argv[1], int(sys.argv[2]), pathlib.Path(sys.argv[3])
+
+def note(event):
+    with journal.open("a") as handle:
+        handle.write(f"{name} {event}\\n")
+
+def stop(*_):
+    note("stopping")
+    time.sleep(0.8)
+    note("gone")
+    sys.exit(0)
+
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+
+signal.signal(signal.SIGTERM, stop)
+http.server.HTTPServer(("127.0.0.1", port), Health).serve_forever()
+'''
+
+
+def test_servers_stop_after_their_users_and_independent_ones_side_by_side(
+    supervisor: Supervisor, tmp_path: Path
+) -> None:
+    journal = tmp_path / "journal"
+    for name in ("database", "api", "worker"):
+        port = free_port()
+        supervisor.start(spec(name, "-c", SLOW_STOP, name, str(port), str(journal), port=port))
+    problems = supervisor.stop_all({"database": ["api", "worker"], "api": [], "worker": []})
+    assert problems == []
+    events = journal.read_text(encoding="utf-8").split("\n")[:-1]
+    position = {event: index for index, event in enumerate(events)}
+    # Both users are asked to stop before either is gone: they stop side by side.
+    assert max(position["api stopping"], position["worker stopping"]) < \
+        min(position["api gone"], position["worker gone"]), events
+    # The database they use is asked only once both are gone.
+    assert position["database stopping"] > max(position["api gone"], position["worker gone"])
+
+
+def test_without_users_the_last_started_stops_first(supervisor: Supervisor,
+                                                     tmp_path: Path) -> None:
+    journal = tmp_path / "journal"
+    for name in ("first", "second"):
+        port = free_port()
+        supervisor.start(spec(name, "-c", SLOW_STOP, name, str(port), str(journal), port=port))
+    supervisor.stop_all()
+    assert journal.read_text(encoding="utf-8").split() == [
+        "second", "stopping", "second", "gone", "first", "stopping", "first", "gone"]

@@ -36,6 +36,9 @@ pytestmark = pytest.mark.journey
 CHECK_IDS = (
     "journey.train-and-serve",
 )
+# Run on Feast's worker, before test_feast.py: the journey adds its view to the one project the
+# feature server serves, and that module's `feast apply` replaces the project's objects.
+WORK_UNIT = "feast"
 FLOWS = Path(__file__).parent / "flows"
 NEEDED = ("prefect", "dask", "feast", "mlflow", "seldon")
 RIDERS, SEED = 40, 20261126

@@ -63,6 +63,15 @@ class PrefectLauncher(Launcher):
                              if self.worker_enabled else "")
         self.work_queues = [str(q) for q in (values.get(
             "prefect-worker", "worker.config.workQueues", []) if self.worker_enabled else [])]
+        # How often the worker asks for runs, and how far ahead: the chart's environment
+        # (PREFECT_WORKER_QUERY_SECONDS, ..._PREFETCH_SECONDS), not Prefect's own defaults.
+        self.worker_timing = {
+            variable: str(setting) for variable, key in (
+                ("PREFECT_WORKER_QUERY_SECONDS", "queryInterval"),
+                ("PREFECT_WORKER_PREFETCH_SECONDS", "prefetchSeconds"))
+            for setting in [values.get("prefect-worker", f"worker.config.{key}")
+                            if self.worker_enabled else None]
+            if setting is not None}
         self.subchart = bool(values.get("prefect-server", "postgresql.enabled"))
         database = "postgresql.auth" if self.subchart else "externalDatabase"
         self.database_name = str(values.get(
@@ -123,7 +132,7 @@ class PrefectLauncher(Launcher):
                 "prefect", "worker", "start", "--pool", self.work_pool,
                 "--type", "process", "--name", "local-worker", "--with-healthcheck",
                 "--install-policy", "never", *queues),
-            env={**self._environment("worker"),
+            env={**self._environment("worker"), **self.worker_timing,
                  "PREFECT_WORKER_WEBSERVER_HOST": "127.0.0.1",
                  "PREFECT_WORKER_WEBSERVER_PORT": str(self.worker_port)},
             health_url=f"http://127.0.0.1:{self.worker_port}/health",

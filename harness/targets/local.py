@@ -194,6 +194,19 @@ class LocalTarget(Target):
         running = self.supervisor.start(spec)
         progress.component(spec.name, "ready", f"{running.ready_s:.1f}s")
 
+    def _users(self) -> dict[str, list[str]]:
+        """Per server, the servers that use it: those its tool started after it, and every
+        server of the tools that require its tool. Independent servers stop side by side.
+        """
+        users: dict[str, list[str]] = {}
+        for tool, components in self.components.items():
+            dependants = [component for name, launcher in self.launchers.items()
+                          if tool in launcher.requires()
+                          for component in self.components.get(name, [])]
+            for index, component in enumerate(components):
+                users[component] = [*components[index + 1:], *dependants]
+        return users
+
     def version_note(self, tool: str, component: str) -> str:
         """A launcher's own reason for a substitute (e.g. Seldon's model server), else the
         local target's: a tool runs as installed in its environment, not at its chart's version.
@@ -250,7 +263,7 @@ class LocalTarget(Target):
             self.control.stop()
         if self.supervisor is not None:
             progress.component("stack", "stopping")
-            problems = self.supervisor.stop_all()
+            problems = self.supervisor.stop_all(self._users())
             if self._starters is not None:
                 # Tools still starting now fail at their next step; none starts anything more.
                 self._starters.shutdown(wait=True, cancel_futures=True)
