@@ -14,7 +14,7 @@ from harness.check_scheduling import work_unit
 from harness.checks_runner import pytest_argv, retry_policy, worker_count
 from harness.paths import project_dir
 from harness.worker_results import merge, part_path
-from tests.test_plugin import CHECKS
+from tests.test_plugin import CHECKS, write_fake_stack
 
 pytest_plugins = ["pytester"]
 
@@ -42,18 +42,6 @@ def test_absent(stack):
 '''
 
 
-def _stack_in(directory: Path) -> Path:
-    """A fresh stack file in its own directory (the flaky check leaves a marker beside it)."""
-    (directory / "secrets").mkdir(parents=True)
-    (directory / "secrets" / "password").write_text("s3cret-value\n", encoding="utf-8")
-    stack = {"target": "local://", "scenario": "fake", "skip": {"mlflow.not-here": "not here"},
-             "tools": {"mlflow": {"endpoints": {"other": "http://127.0.0.1:9"},
-                                  "credentials": {"password": {"file": "secrets/password"}}}}}
-    path = directory / "stack.json"
-    path.write_text(json.dumps(stack), encoding="utf-8")
-    return path
-
-
 def _without_durations(document: dict[str, Any]) -> dict[str, Any]:
     def strip(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{k: v for k, v in entry.items() if k != "duration_s"} for entry in entries]
@@ -62,7 +50,8 @@ def _without_durations(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run(pytester: pytest.Pytester, name: str, *args: str) -> tuple[int, dict[str, Any]]:
-    stack_file = _stack_in(pytester.path / name)
+    # Each run in its own directory: the flaky check leaves a marker beside the stack file.
+    stack_file = write_fake_stack(pytester.path / name)
     results = pytester.path / name / "results.json"
     outcome = pytester.runpytest_subprocess(
         "--stack", str(stack_file), "--results", str(results), *retry_policy(1),

@@ -52,17 +52,22 @@ def test_tool_absent(stack):
 '''
 
 
-@pytest.fixture
-def stack_file(tmp_path: Path) -> Path:
-    (tmp_path / "secrets").mkdir()
-    (tmp_path / "secrets" / "password").write_text("s3cret-value\n", encoding="utf-8")
+def write_fake_stack(directory: Path) -> Path:
+    """A stack file in `directory` (created): MLflow only, one credential, one check skipped."""
+    (directory / "secrets").mkdir(parents=True)
+    (directory / "secrets" / "password").write_text("s3cret-value\n", encoding="utf-8")
     stack = {"target": "local://", "scenario": "fake", "skip": {"mlflow.not-here": "not here"},
              # `other`, not `tracking`: the liveness gate would find the port closed
              "tools": {"mlflow": {"endpoints": {"other": "http://127.0.0.1:9"},
                                   "credentials": {"password": {"file": "secrets/password"}}}}}
-    path = tmp_path / "stack.json"
+    path = directory / "stack.json"
     path.write_text(json.dumps(stack), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def stack_file(tmp_path: Path) -> Path:
+    return write_fake_stack(tmp_path)
 
 
 def test_statuses_and_results(pytester: pytest.Pytester, stack_file: Path) -> None:
