@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.paths import project_dir
 
@@ -25,6 +25,16 @@ def declared_ids(source: str) -> tuple[str, ...] | None:
     >>> declared_ids('CHECK_IDS = ("dask.connect", "dask.array")')
     ('dask.connect', 'dask.array')
     """
+    declared = module_literal(source, DECLARATION)
+    return None if declared is None else tuple(str(item) for item in declared)
+
+
+def module_literal(source: str, name: str) -> Any:
+    """The literal a module assigns to `name` at its top level, or None without one.
+
+    >>> module_literal('WORK_UNIT = "feast"', "WORK_UNIT")
+    'feast'
+    """
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
@@ -32,8 +42,8 @@ def declared_ids(source: str) -> tuple[str, ...] | None:
             targets, value = [node.target], node.value
         else:
             continue
-        if any(isinstance(t, ast.Name) and t.id == DECLARATION for t in targets):
-            return tuple(str(item) for item in ast.literal_eval(value))
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return ast.literal_eval(value)
     return None
 
 

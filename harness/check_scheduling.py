@@ -11,14 +11,13 @@ that project's objects. Different units run side by side.
 
 from __future__ import annotations
 
-import ast
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xdist.scheduler import LoadScopeScheduling
 
-from harness.check_ids import declared_ids
+from harness.check_ids import declared_ids, module_literal
 
 if TYPE_CHECKING:
     import pytest
@@ -39,13 +38,12 @@ def work_unit(nodeid: str, rootdir: Path) -> str:
 def _unit_of(path: Path) -> str | None:
     try:
         source = path.read_text(encoding="utf-8")
+        unit = module_literal(source, DECLARATION)
         declared = declared_ids(source)
     except (OSError, SyntaxError, ValueError):
         return None
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == DECLARATION for t in node.targets):
-            return str(ast.literal_eval(node.value))
+    if unit is not None:
+        return str(unit)
     return declared[0].split(".", 1)[0] if declared else None
 
 

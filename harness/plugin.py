@@ -94,20 +94,21 @@ def _distributing(config: pytest.Config) -> bool:
 
 
 class _Controller:
-    """The xdist controller's part: merge the workers' results after every check."""
+    """The xdist controller's part: merge the workers' results after every check (registered
+    only when a results file is asked for).
+    """
 
     def __init__(self, config: pytest.Config) -> None:
-        self.results = config.getoption("results", None)
+        self.results = str(config.getoption("results"))
 
     def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
         # What was selected, on disk before any check runs (a worker writes it first).
         del node, ids
-        if self.results:
-            merge(self.results)
+        merge(self.results)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # A worker writes its part before it sends the teardown report: the part is current.
-        if self.results and report.when == "teardown":
+        if report.when == "teardown":
             merge(self.results)
 
 

@@ -65,13 +65,13 @@ class PrefectLauncher(Launcher):
             "prefect-worker", "worker.config.workQueues", []) if self.worker_enabled else [])]
         # How often the worker asks for runs, and how far ahead: the chart's environment
         # (PREFECT_WORKER_QUERY_SECONDS, ..._PREFETCH_SECONDS), not Prefect's own defaults.
-        self.worker_timing = {
-            variable: str(setting) for variable, key in (
-                ("PREFECT_WORKER_QUERY_SECONDS", "queryInterval"),
-                ("PREFECT_WORKER_PREFETCH_SECONDS", "prefetchSeconds"))
-            for setting in [values.get("prefect-worker", f"worker.config.{key}")
-                            if self.worker_enabled else None]
-            if setting is not None}
+        self.worker_timing: dict[str, str] = {}
+        for variable, key in (("PREFECT_WORKER_QUERY_SECONDS", "queryInterval"),
+                              ("PREFECT_WORKER_PREFETCH_SECONDS", "prefetchSeconds")):
+            setting = values.get("prefect-worker", f"worker.config.{key}") \
+                if self.worker_enabled else None
+            if setting is not None:
+                self.worker_timing[variable] = str(setting)
         self.subchart = bool(values.get("prefect-server", "postgresql.enabled"))
         database = "postgresql.auth" if self.subchart else "externalDatabase"
         self.database_name = str(values.get(
