@@ -150,8 +150,12 @@ def supervisor(tmp_path: Path):  # type: ignore[no-untyped-def]
     running.stop_all()
 
 
-def spawn_user(hub_url: str, password: str, name: str) -> int:
-    """Log in, start the user's server, return the pid of its process."""
+def spawn_user(hub_url: str, password: str, name: str, hub_pid: int) -> int:
+    """Log in, start the user's server, return the pid of its process.
+
+    The server is looked for among the hub's own children: other tests running at the same
+    time spawn servers for a user of the same name.
+    """
     session = requests.Session()
     session.get(f"{hub_url}/hub/login", timeout=30)
     session.post(f"{hub_url}/hub/login", timeout=30, allow_redirects=False,
@@ -167,9 +171,9 @@ def spawn_user(hub_url: str, password: str, name: str) -> int:
         if model.json()["servers"].get("", {}).get("ready"):
             break
         time.sleep(0.5)
-    (server,) = [p for p in psutil.process_iter(["cmdline", "environ"])
-                 if "jupyterhub.singleuser" in " ".join(p.info["cmdline"] or [])
-                 and (p.info["environ"] or {}).get("JUPYTERHUB_USER") == name]
+    (server,) = [p for p in psutil.Process(hub_pid).children(recursive=True)
+                 if "jupyterhub.singleuser" in " ".join(p.cmdline())
+                 and p.environ().get("JUPYTERHUB_USER") == name]
     return server.pid
 
 
@@ -183,7 +187,9 @@ def test_users_servers_never_outlive_the_run(supervisor: Supervisor, tmp_path: P
     assert [r.spec.name for r in supervisor.running] == ["jupyterhub-proxy", "jupyterhub"]
     url = hub.entry().endpoints["hub"]
     assert hub.versions(hub.entry())["hub"].startswith(("5.", "6."))
-    pid = spawn_user(url, hub.password, "alice")
+    hub_process = supervisor.running[1].executor.process
+    assert hub_process is not None
+    pid = spawn_user(url, hub.password, "alice", hub_process.pid)
     storage = hub.storage_template.format(username="alice")
     assert os.path.isdir(storage), "the storage path is created before the server starts"
     # Its port comes from the harness's allocator, outside the ephemeral range; on loopback.
@@ -194,8 +200,6 @@ def test_users_servers_never_outlive_the_run(supervisor: Supervisor, tmp_path: P
     assert all(a.ip == "127.0.0.1" and a.port in hub.singleuser_ports for a in listening)
     assert not any(low <= a.port <= high for a in listening)
     if hub_dies:
-        hub_process = supervisor.running[1].executor.process
-        assert hub_process is not None
         os.kill(hub_process.pid, signal.SIGKILL)
         hub_process.wait()
     supervisor.stop_all()
