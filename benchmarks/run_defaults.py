@@ -1,7 +1,8 @@
 """Benchmark the main command: wall time by phase, the servers-ready floor, parallelism, memory.
 
 Usage:
-    python benchmarks/run_defaults.py [--repeat N] [--compare REF] [-- extra `run` args]
+    python benchmarks/run_defaults.py [--repeat N] [--compare REF] [--four-vs-one]
+                                      [-- extra `run` args]
 
 Per run: total wall time; each phase; the servers-ready floor (the slowest server's time from
 its start to healthy) and the ratio of total to it; the checks' summed durations against the
@@ -11,7 +12,10 @@ servers), sampled twice a second.
 
 `--compare REF` also runs the harness of another checkout (a git ref of this repository, or a
 directory) in the same invocation, alternating with this one, and prints both side by side:
-on a shared machine only a ratio measured in one invocation is stable. Prints Markdown.
+on a shared machine only a ratio measured in one invocation is stable. `--four-vs-one` also
+runs this checkout with `--scenario all` and prints the ratio of the two totals. A run of
+several scenarios counts its slowest column's phases and every column's checks. Prints
+Markdown.
 Not a test: nothing here asserts on time.
 """
 
@@ -33,6 +37,7 @@ from typing import Any
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+ALL_SCENARIOS = "this checkout, --scenario all"
 
 
 class TreeMemory(threading.Thread):
@@ -77,19 +82,27 @@ def one_run(checkout: Path, reports: Path, run_id: str, extra: list[str]) -> dic
     if process.returncode != 0:
         sys.stderr.write(stderr[-4000:])
         raise SystemExit(f"{checkout}: run {run_id} exited {process.returncode}")
-    run = json.loads((reports / run_id / "report.json").read_text(encoding="utf-8"))["runs"][0]
-    floor = max(run["ready_s"].values(), default=0.0)
-    summed = sum(c.get("duration_s") or 0.0 for c in run["checks"])
-    checks_phase = run["phases_s"].get("checks", 0.0)
-    not_passed = [f"{c['id']}={c['status']}" for c in run["checks"]
-                  if c["status"] not in {"pass", "skip"}]
-    return {"total": wall_s, **{f"phase {p}": s for p, s in run["phases_s"].items()},
+    runs = json.loads((reports / run_id / "report.json").read_text(encoding="utf-8"))["runs"]
+    # Several scenarios run side by side: the slowest column's phases and servers, every
+    # column's checks.
+    phases: dict[str, float] = {}
+    for run in runs:
+        for phase, seconds in run["phases_s"].items():
+            phases[phase] = max(phases.get(phase, 0.0), seconds)
+    floor = max((s for run in runs for s in run["ready_s"].values()), default=0.0)
+    checks = [c for run in runs for c in run["checks"]]
+    summed = sum(c.get("duration_s") or 0.0 for c in checks)
+    checks_phase = phases.get("checks", 0.0)
+    not_passed = [f"{run.get('scenario', '')}:{c['id']}={c['status']}" for run in runs
+                  for c in run["checks"] if c["status"] not in {"pass", "skip"}]
+    return {"total": wall_s, **{f"phase {p}": s for p, s in phases.items()},
             "servers-ready floor": floor, "ratio total/floor": wall_s / floor if floor else 0.0,
             "summed check durations": summed,
             "parallelism (summed/checks phase)": summed / checks_phase if checks_phase else 0.0,
             "CPU busy, whole machine (%)": busy * 100,
             "peak RSS, all processes (MB)": memory.peak / 2**20,
-            "stack's own peak RSS (MB)": run.get("peak_rss_mb") or 0.0,
+            "stack's own peak RSS (MB)": max((run.get("peak_rss_mb") or 0.0 for run in runs),
+                                             default=0.0),
             "not passed": not_passed}
 
 
@@ -146,23 +159,32 @@ def main() -> None:
     parser.add_argument("--compare", metavar="REF",
                         help="also run this git ref's (or directory's) harness, alternating")
     parser.add_argument("--reports-dir", type=Path, help="keep the runs' reports here")
+    parser.add_argument("--four-vs-one", action="store_true",
+                        help="also run this checkout with `--scenario all`, alternating")
     parser.add_argument("extra", nargs="*", help="arguments for `mlops-conformance run`")
     args = parser.parse_args()
     with ExitStack() as stack:
         reports = args.reports_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        checkouts = {"this checkout": ROOT}
+        # column -> (checkout, `run` arguments)
+        variants = {"this checkout": (ROOT, args.extra)}
         if args.compare:
-            checkouts[args.compare] = stack.enter_context(checkout_of(args.compare))
-        columns: dict[str, list[dict[str, Any]]] = {name: [] for name in checkouts}
+            variants[args.compare] = (stack.enter_context(checkout_of(args.compare)), args.extra)
+        if args.four_vs_one:
+            variants[ALL_SCENARIOS] = (ROOT, [*args.extra, "--scenario", "all"])
+        columns: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
         for index in range(args.repeat):
-            for column, (name, checkout) in enumerate(checkouts.items()):
-                run = one_run(checkout, reports, f"bench-{index}-{column}", args.extra)
+            for column, (name, (checkout, extra)) in enumerate(variants.items()):
+                run = one_run(checkout, reports, f"bench-{index}-{column}", extra)
                 columns[name].append(run)
                 print(f"run {index} of {name}: {run['total']:.1f} s; not passed: "
                       f"{', '.join(run['not passed']) or 'none'}", file=sys.stderr, flush=True)
     command = " ".join(["mlops-conformance run", *args.extra])
     print(f"Runs: {args.repeat} per checkout (median shown); command: {command}\n")
     print(table(columns))
+    if args.four_vs_one:
+        one = statistics.median(run["total"] for run in columns["this checkout"])
+        four = statistics.median(run["total"] for run in columns[ALL_SCENARIOS])
+        print(f"\nfour scenarios / one (median totals): {four / one:.2f}")
     for name, runs in columns.items():
         for index, run in enumerate(runs):
             if run["not passed"]:
