@@ -153,13 +153,14 @@ def run(
     from harness.run import RunOptions, new_run_id, run_scenario
     from harness.scenario import load_scenario
     from harness.scenario import scenario_names as known
-    from harness.targets import parse_target_url
+    from harness.targets import get_target, parse_target_url
 
     names = list(dict.fromkeys(
         n for name in scenario_names for n in (known() if name == "all" else name.split())))
     loaded = [load_scenario(name) for name in names]  # all valid, or exit 2 before anything
     parse_target_url(target_url)
     selected = _validate_selection(markers, keyword)
+    get_target(target_url).connect()  # an unreachable cluster is said now, not after rendering
     console = RunConsole()
     if len(loaded) > 1:
         if keep:

@@ -1,4 +1,4 @@
-"""Targets by URL, as testinfra picks backends: `local://`, later `k8s://context?namespace=...`.
+"""Targets by URL, as testinfra picks backends: `local://`, `k8s://CONTEXT?namespace_prefix=...`.
 
 `TARGETS` maps a URL scheme to its class as a dotted path, imported only when chosen.
 """
@@ -17,10 +17,12 @@ if TYPE_CHECKING:
 
 TARGETS: dict[str, str] = {
     "local": "harness.targets.local:LocalTarget",
+    "k8s": "harness.targets.k8s:KubernetesTarget",
 }
 # Query keys each target accepts; anything else is a typo the user must hear about.
 OPTIONS: dict[str, frozenset[str]] = {
     "local": frozenset({"ready_timeout_s"}),
+    "k8s": frozenset({"context", "namespace_prefix", "kube_version"}),
 }
 
 

@@ -33,6 +33,15 @@ class Target(ABC):
         self.url = url
         self.options = options
 
+    def connect(self) -> None:  # noqa: B027 - optional hook: a local target has nothing to reach
+        """Reach what the target runs on (a cluster's API server), before any scenario's work,
+        so an unreachable one is said within seconds.
+
+        Raises:
+            ProvisionError: it does not answer; the message names it and why.
+
+        """
+
     def prepare(  # noqa: B027 - optional hook: targets that validate nothing need not override
         self, scenario: Scenario, run_dir: Path, secrets: SecretStore,
         tools: frozenset[str] | None = None, unselected: str = NOT_SELECTED,

@@ -1,0 +1,92 @@
+"""A stand-in for the parts of a Kubernetes API server the cluster target's `prepare` uses:
+`/version`, the StorageClass list, SelfSubjectAccessReviews; and a kubeconfig pointing at it.
+
+It answers as a real API server does on those paths (the same JSON shapes the `kubernetes`
+client deserializes; a 404 `Status` elsewhere). No cluster can run on our machines.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+@dataclass
+class ApiServerStandIn:
+    """What the stand-in answers: server version, StorageClasses, allowed (verb, resource)."""
+
+    minor: str = "30"
+    storage_classes: list[tuple[str, bool]] = field(default_factory=lambda: [("standard", True)])
+    denied: set[tuple[str, str]] = field(default_factory=set)
+    requests: list[str] = field(default_factory=list)
+
+    def answer(self, method: str, path: str, body: dict[str, Any] | None) -> tuple[int, Any]:
+        """The status and JSON body for one request."""
+        self.requests.append(f"{method} {path}")
+        path = path.split("?", 1)[0].rstrip("/")
+        if method == "GET" and path == "/version":
+            return 200, {"major": "1", "minor": self.minor, "gitVersion": f"v1.{self.minor}.2",
+                         "gitCommit": "0" * 40, "gitTreeState": "clean",
+                         "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24",
+                         "compiler": "gc", "platform": "linux/amd64"}
+        if method == "GET" and path == "/apis/storage.k8s.io/v1/storageclasses":
+            items = [{"metadata": {"name": name, "annotations": {
+                "storageclass.kubernetes.io/is-default-class": str(default).lower()}},
+                "provisioner": "k8s.io/minikube-hostpath"}
+                for name, default in self.storage_classes]
+            return 200, {"kind": "StorageClassList", "apiVersion": "storage.k8s.io/v1",
+                         "metadata": {}, "items": items}
+        if method == "POST" and path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
+            assert body is not None
+            attributes = body["spec"]["resourceAttributes"]
+            allowed = (attributes["verb"], attributes["resource"]) not in self.denied
+            return 201, {**body, "status": {"allowed": allowed}}
+        return 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                     "reason": "NotFound", "code": 404}
+
+    def serve(self) -> tuple[http.server.ThreadingHTTPServer, str]:
+        """Start serving on a free loopback port: (server, its URL)."""
+        standin = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _reply(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                status, answer = standin.answer(self.command, self.path, body)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _reply
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Log nothing."""
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server, f"http://127.0.0.1:{server.server_port}"
+
+
+def write_kubeconfig(path: Path, contexts: dict[str, str], current: str | None = None) -> Path:
+    """A kubeconfig with one context per `{name: server URL}`, token-authenticated."""
+    doc = {
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": n, "cluster": {"server": url}} for n, url in contexts.items()],
+        "users": [{"name": "tester", "user": {"token": "not-a-real-token"}}],
+        "contexts": [{"name": n, "context": {"cluster": n, "user": "tester"}}
+                     for n in contexts],
+        "current-context": current or next(iter(contexts)),
+    }
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return path
