@@ -623,6 +623,31 @@ def charts_contracts(write: bool) -> None:
         raise ChartsUnavailableError(str(exc)) from exc
 
 
+@cli.command()
+@click.option("--context", default=None,
+              help="The kubeconfig context of the cluster (default: the current one).")
+@click.option("--older-than", "older_than", required=True, metavar="AGE",
+              help="Only namespaces created longer ago than this, e.g. 6h, 90m, 2d.")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+def sweep(context: str | None, older_than: str, dry_run: bool) -> None:
+    """Delete the run namespaces that crashed runs left on a cluster (labelled as ours)."""
+    from harness.k8s.connection import connect
+    from harness.k8s.namespaces import parse_age
+    from harness.k8s.sweep import sweep as sweep_namespaces
+
+    age = parse_age(older_than)  # bad input before the cluster is asked anything
+    connection = connect(context)
+    try:
+        chosen = sweep_namespaces(connection, age, dry_run=dry_run)
+    finally:
+        connection.api_client.close()  # type: ignore[no-untyped-call]
+    verb = "would delete" if dry_run else "deleted"
+    for name in chosen:
+        click.echo(f"{verb} namespace {name}")
+    click.echo(f"{verb} {len(chosen)} namespaces older than {older_than} "
+               f"on context {connection.context!r}")
+
+
 def _summarise(console: RunConsole, report: object, paths: list[Path]) -> None:
     from rich.markup import escape
 

@@ -9,6 +9,7 @@ Public API:
     Connection.kube_version               "1.30", the server's minor version
     Connection.default_storage_class() -> name or None
     Connection.can(verb, resource, group="") -> bool    a SelfSubjectAccessReview
+    cause_of(exc) -> str                  a client error in one line, without object addresses
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def connect(context: str | None) -> Connection:
     except Exception as exc:
         api_client.close()  # type: ignore[no-untyped-call]
         msg = (f"cluster context {name!r} ({configuration.host}): the API server does not "
-               f"answer: {_cause(exc)}")
+               f"answer: {cause_of(exc)}")
         raise ProvisionError(msg) from exc
     # Managed clusters say minor "30+": the digits are the version.
     major, minor = (re.sub(r"\D", "", str(part)) for part in (version.major, version.minor))
@@ -117,7 +118,7 @@ def connect(context: str | None) -> Connection:
                       str(version.git_version))
 
 
-def _cause(exc: BaseException) -> str:
+def cause_of(exc: BaseException) -> str:
     """The innermost reason of a client error, in one line without object addresses."""
     status = getattr(exc, "status", None)
     if status:  # an HTTP answer: the API server is there but refused

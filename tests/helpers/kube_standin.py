@@ -1,5 +1,6 @@
-"""A stand-in for the parts of a Kubernetes API server the cluster target's `prepare` uses:
-`/version`, the StorageClass list, SelfSubjectAccessReviews; and a kubeconfig pointing at it.
+"""A stand-in for the parts of a Kubernetes API server the cluster target uses so far:
+`/version`, the StorageClass list, SelfSubjectAccessReviews, listing (by label selector) and
+deleting namespaces; and a kubeconfig pointing at it.
 
 It answers as a real API server does on those paths (the same JSON shapes the `kubernetes`
 client deserializes; a 404 `Status` elsewhere). No cluster can run on our machines.
@@ -12,6 +13,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
@@ -26,11 +28,13 @@ class ApiServerStandIn:
     minor: str = "30"
     storage_classes: list[tuple[str, bool]] = field(default_factory=lambda: [("standard", True)])
     denied: set[tuple[str, str]] = field(default_factory=set)
+    namespaces: list[dict[str, Any]] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
 
     def answer(self, method: str, path: str, body: dict[str, Any] | None) -> tuple[int, Any]:
         """The status and JSON body for one request."""
         self.requests.append(f"{method} {path}")
+        query = parse_qs(urlsplit(path).query)
         path = path.split("?", 1)[0].rstrip("/")
         if method == "GET" and path == "/version":
             return 200, {"major": "1", "minor": self.minor, "gitVersion": f"v1.{self.minor}.2",
@@ -49,6 +53,19 @@ class ApiServerStandIn:
             attributes = body["spec"]["resourceAttributes"]
             allowed = (attributes["verb"], attributes["resource"]) not in self.denied
             return 201, {**body, "status": {"allowed": allowed}}
+        if method == "GET" and path == "/api/v1/namespaces":
+            wanted = dict(term.split("=", 1) for selector in query.get("labelSelector", [])
+                          for term in selector.split(",") if term)
+            items = [ns for ns in self.namespaces
+                     if wanted.items() <= (ns["metadata"].get("labels") or {}).items()]
+            return 200, {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {},
+                         "items": items}
+        if method == "DELETE" and path.startswith("/api/v1/namespaces/"):
+            name = path.rsplit("/", 1)[1]
+            for ns in self.namespaces:
+                if ns["metadata"]["name"] == name:
+                    ns["status"] = {"phase": "Terminating"}
+                    return 200, ns
         return 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
                      "reason": "NotFound", "code": 404}
 
@@ -68,7 +85,7 @@ class ApiServerStandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = _reply
+            do_GET = do_POST = do_DELETE = _reply
 
             def log_message(self, format: str, *args: object) -> None:
                 """Log nothing."""

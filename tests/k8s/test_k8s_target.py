@@ -4,6 +4,7 @@ judgement of a cluster (version, storage, permissions) against a stand-in API se
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from harness.secrets import SecretStore
 from harness.static.render import Release, Rendered
 from harness.targets import get_target, parse_target_url
 from harness.targets.k8s import KubernetesTarget, volume_claims_without_class
-from tests.conftest import CLI
+from tests.conftest import CLI, REPO
 from tests.helpers.kube_standin import ApiServerStandIn, write_kubeconfig
 
 if TYPE_CHECKING:
@@ -200,3 +201,35 @@ def test_run_on_an_unreachable_cluster_ends_at_once_with_exit_3(tmp_path: Path) 
     assert len(lines) == 1, done.stderr
     assert "cluster context 'minikube'" in lines[0] and "does not answer" in lines[0]
     assert not (tmp_path / "reports").exists()
+
+
+def namespace(name: str, created: str, ours: bool = True) -> dict[str, object]:
+    labels = {"app.kubernetes.io/managed-by": "mlops-conformance"} if ours else {}
+    return {"metadata": {"name": name, "labels": labels, "creationTimestamp": created},
+            "status": {"phase": "Active"}}
+
+
+def test_sweep_deletes_only_our_old_namespaces(standin: ApiServerStandIn) -> None:
+    standin.namespaces = [namespace("mlops-old-mlflow", "2026-01-01T00:00:00Z"),
+                          namespace("mlops-new-mlflow", "2099-01-01T00:00:00Z"),
+                          namespace("someone-elses", "2026-01-01T00:00:00Z", ours=False)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    dry = subprocess.run([*CLI, "sweep", "--older-than", "6h", "--dry-run"], env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert dry.returncode == 0, dry.stderr
+    assert "would delete namespace mlops-old-mlflow" in dry.stdout
+    assert not any(r.startswith("DELETE") for r in standin.requests)
+    done = subprocess.run([*CLI, "sweep", "--context", "standin", "--older-than", "6h"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert [r for r in standin.requests if r.startswith("DELETE")] == [
+        "DELETE /api/v1/namespaces/mlops-old-mlflow"]
+    assert "deleted 1 namespaces older than 6h on context 'standin'" in done.stdout
+
+
+def test_sweep_refuses_a_bad_age_before_asking_the_cluster(standin: ApiServerStandIn) -> None:
+    done = subprocess.run([*CLI, "sweep", "--older-than", "0h"], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
+    assert done.returncode == 2
+    assert "--older-than" in done.stderr
+    assert standin.requests == []
