@@ -11,16 +11,17 @@
 from __future__ import annotations
 
 import http.server
-import json
 import os
 import re
 import threading
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import requests
 
+from harness.httpjson import send_json
 from harness.launchers.base import free_port
 from tests.faults.conftest import Started, started
 from tests.faults.framework import assert_caught, broken_copy, run_check, write_stack
@@ -132,12 +133,7 @@ class ForgetfulControlPlane:
                 self._send(answer.status_code, body)
 
             def _send(self, code: int, body: object) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, HTTPStatus(code), body)
 
             do_GET = do_POST = do_PUT = do_DELETE = _answer
 

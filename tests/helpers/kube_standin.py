@@ -12,10 +12,13 @@ import http.server
 import json
 import threading
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
+
+from harness.httpjson import send_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -78,12 +81,7 @@ class ApiServerStandIn:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length)) if length else None
                 status, answer = standin.answer(self.command, self.path, body)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, HTTPStatus(status), answer)
 
             do_GET = do_POST = do_DELETE = _reply
 
