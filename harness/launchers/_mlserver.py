@@ -188,8 +188,10 @@ class ModelServer:
                 except subprocess.TimeoutExpired:
                     _signal_group(process.pid, signal.SIGKILL)
                     process.wait()
-            if process is not None:
                 _signal_group(process.pid, signal.SIGKILL)  # forked helpers left in the group
+            # A server that exited earlier (a model that failed to load) was reaped then: its
+            # pid, and so its group id, may belong to another process by now (pids wrap at
+            # 32768 here within minutes): it is not signalled.
             if self._log is not None:
                 self._log.close()
 
