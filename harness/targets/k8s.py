@@ -43,7 +43,7 @@ NAMESPACES = ("create", "namespaces", "")
 class KubernetesTarget(Target):
     """The root module applied to the cluster of a kubeconfig context."""
 
-    NAME = "kubernetes"
+    NAME = "k8s"  # the URL scheme, as every target's NAME is
 
     def __init__(self, url: str, options: dict[str, str]) -> None:
         super().__init__(url, options)
