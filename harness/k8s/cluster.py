@@ -9,6 +9,7 @@ Public API:
     ApiReader(api_client)               a live cluster, through the `kubernetes` client
     RecordedCluster(...)                objects held in memory (tests, replays)
     WORKLOAD_KINDS                      the kinds the readiness gate waits on
+    event_time(event)                   when an event last happened, whoever wrote it
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ class ApiReader:
         """See `ClusterReader.events`."""
         items = self.core.list_namespaced_event(namespace,
                                                 _request_timeout=REQUEST_TIMEOUT_S).items
-        return sorted(items, key=_event_time)
+        return sorted(items, key=_sort_key)
 
     def log(self, namespace: str, pod: str, container: str, *, previous: bool = False,
             tail_lines: int | None = None, limit_bytes: int | None = None) -> str:
@@ -119,12 +120,19 @@ class ApiReader:
             _request_timeout=REQUEST_TIMEOUT_S).items)
 
 
-def _event_time(event: CoreV1Event) -> Any:
-    # Events carry one of three timestamps depending on who wrote them.
+def event_time(event: CoreV1Event) -> Any:
+    """When an event last happened, or None: events carry different timestamps depending on
+    who wrote them (core/v1 `lastTimestamp`, events.k8s.io's series and `eventTime`).
+    """
+    series = event.series.last_observed_time if event.series is not None else None
+    return (event.last_timestamp or series or event.event_time or event.first_timestamp
+            or (event.metadata.creation_timestamp if event.metadata else None))
+
+
+def _sort_key(event: CoreV1Event) -> Any:
     import datetime  # noqa: PLC0415
 
-    return (event.last_timestamp or event.event_time or event.metadata.creation_timestamp
-            or datetime.datetime.min.replace(tzinfo=datetime.UTC))
+    return event_time(event) or datetime.datetime.min.replace(tzinfo=datetime.UTC)
 
 
 @dataclass
@@ -150,7 +158,7 @@ class RecordedCluster:
 
     def events(self, namespace: str) -> list[CoreV1Event]:
         """See `ClusterReader.events`."""
-        return sorted(self.event_list.get(namespace, []), key=_event_time)
+        return sorted(self.event_list.get(namespace, []), key=_sort_key)
 
     def log(self, namespace: str, pod: str, container: str, *, previous: bool = False,
             tail_lines: int | None = None, limit_bytes: int | None = None) -> str:

@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
+from harness.k8s.cluster import event_time
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
@@ -355,9 +357,7 @@ def _events_text(events: list[Any]) -> tuple[str, str]:
     rows = []
     for event in events:
         series = event.series
-        when = (event.last_timestamp or (series.last_observed_time if series else None)
-                or event.event_time or event.first_timestamp
-                or (event.metadata.creation_timestamp if event.metadata else None))
+        when = event_time(event)
         count = event.count or (series.count if series else None) or 1
         involved = event.involved_object
         obj = f"{involved.kind or '?'}/{involved.name or '?'}" if involved else "?"

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import ProvisionError, WaitTimeoutError
-from harness.k8s.cluster import WORKLOAD_KINDS
+from harness.k8s.cluster import WORKLOAD_KINDS, event_time
 from harness.manifests.inventory import namespace_of
 
 if TYPE_CHECKING:
@@ -510,9 +510,7 @@ def _latest(events: list[Any], reason: str) -> Any | None:
 
 
 def _event_time(event: Any) -> dt.datetime:
-    series = event.series.last_observed_time if event.series is not None else None
-    return (event.last_timestamp or series or event.event_time
-            or event.metadata.creation_timestamp or _EPOCH)
+    return event_time(event) or _EPOCH
 
 
 def _first_seen(event: Any) -> Any:

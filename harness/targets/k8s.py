@@ -96,9 +96,10 @@ class KubernetesTarget(Target):
                 self.namespaces[tool] = run_namespace(self.prefix, run_dir.name, tool)
         releases = [r for r in (rendered.releases if rendered else ())
                     if r.module in self.namespaces]
+        objects = rendered_objects(run_dir / "manifests")  # read once: both judgements use them
         problems = [*_version_problems(releases, self.connection.kube_version),
-                    *_permission_problems(self.connection, run_dir / "manifests")]
-        claims = volume_claims_without_class(run_dir / "manifests", releases)
+                    *_permission_problems(self.connection, objects)]
+        claims = volume_claims_without_class(objects, releases)
         if claims and self.connection.default_storage_class() is None:
             problems.append(
                 f"no default StorageClass, but {', '.join(claims[:4])} claim volumes without "
@@ -144,24 +145,24 @@ def _version_problems(releases: list[Any], kube_version: str) -> list[str]:
     return problems
 
 
-def _permission_problems(connection: Connection, manifests: Path) -> list[str]:
+def _permission_problems(connection: Connection, objects: list[dict[str, Any]]) -> list[str]:
     """Cluster-wide permissions the apply needs that the context's user lacks."""
     needed = [NAMESPACES]
-    if any(obj.get("kind") == "CustomResourceDefinition" for obj in _objects(manifests)):
+    if any(obj.get("kind") == "CustomResourceDefinition" for obj in objects):
         needed.append(CRD)
     return [f"its user may not {verb} {resource}" + (f".{group}" if group else "")
             + " (the modules need it; use a cluster-admin context)"
             for verb, resource, group in needed if not connection.can(verb, resource, group)]
 
 
-def volume_claims_without_class(manifests: Path, releases: list[Any]) -> list[str]:
+def volume_claims_without_class(objects: list[dict[str, Any]], releases: list[Any]) -> list[str]:
     """What will claim a volume from the default StorageClass: rendered PVCs and StatefulSet
     volume claim templates without `storageClassName`, and JupyterHub's per-user volumes
     (created at spawn, so not rendered) when the hub's values ask for dynamic storage without
     a class.
     """
     found = []
-    for obj in _objects(manifests):
+    for obj in objects:
         name = f"{obj.get('kind')} {obj.get('metadata', {}).get('name')}"
         if obj.get("kind") == "PersistentVolumeClaim":
             if not obj.get("spec", {}).get("storageClassName"):
@@ -178,7 +179,7 @@ def volume_claims_without_class(manifests: Path, releases: list[Any]) -> list[st
     return found
 
 
-def _objects(manifests: Path) -> list[dict[str, Any]]:
+def rendered_objects(manifests: Path) -> list[dict[str, Any]]:
     """Every object the static stage rendered into `manifests/` (none when not rendered)."""
     objects = []
     for path in sorted(manifests.glob("*/*.yaml")) if manifests.is_dir() else []:

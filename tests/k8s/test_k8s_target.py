@@ -18,7 +18,7 @@ from harness.scenario import load_scenario
 from harness.secrets import SecretStore
 from harness.static.render import Release, Rendered
 from harness.targets import get_target, parse_target_url
-from harness.targets.k8s import KubernetesTarget, volume_claims_without_class
+from harness.targets.k8s import KubernetesTarget, rendered_objects, volume_claims_without_class
 from tests.conftest import CLI, REPO
 from tests.helpers.kube_standin import ApiServerStandIn, write_kubeconfig
 
@@ -158,10 +158,10 @@ def test_volumes_without_a_class_need_a_default_storage_class(
                    {"kind": "StatefulSet", "metadata": {"name": "pg"}, "spec": {
                        "volumeClaimTemplates": [{"metadata": {"name": "pgdata"}, "spec": {}}]}})
     hub = jupyterhub_release({"singleuser": {"storage": {"type": "dynamic"}}})
-    assert volume_claims_without_class(run_dir / "manifests", [hub]) == [
+    assert volume_claims_without_class(rendered_objects(run_dir / "manifests"), [hub]) == [
         "PersistentVolumeClaim data", "StatefulSet pg (pgdata)", "JupyterHub's user volumes"]
     none_dynamic = jupyterhub_release({"singleuser": {"storage": {"type": "none"}}})
-    assert volume_claims_without_class(tmp_path / "nothing", [none_dynamic]) == []
+    assert volume_claims_without_class(rendered_objects(tmp_path / "nothing"), [none_dynamic]) == []
 
     standin.storage_classes = [("slow", False)]
     target = get_target("k8s://standin")
