@@ -22,7 +22,8 @@ TARGETS: dict[str, str] = {
 # Query keys each target accepts; anything else is a typo the user must hear about.
 OPTIONS: dict[str, frozenset[str]] = {
     "local": frozenset({"ready_timeout_s"}),
-    "k8s": frozenset({"context", "namespace_prefix", "kube_version"}),
+    "k8s": frozenset({"context", "namespace_prefix", "kube_version", "ready_timeout_s",
+                      "restart_budget"}),
 }
 
 

@@ -5,35 +5,52 @@ seconds, naming the context, when it does not answer), and `prepare`'s judgement
 cluster before anything is created: the server's version against every chart's
 `kubeVersion`, a default StorageClass where the rendered charts claim volumes without a
 class, the permissions to create namespaces and (for charts that ship CRDs) CRDs, and the
-run's own namespaces. What does not exist yet: `up` (terraform apply, the readiness gate,
-port-forwards), so a run on a reachable cluster stops at provision with exit 3 saying so.
+run's own namespaces. `up` applies the root module into those namespaces (`ClusterApply`),
+waits for every workload the rendered charts create (`ReadinessGate`; on failure the
+diagnostics bundle is written), forwards each tool's endpoint (`PortForwards`) and probes
+the tool through it; `down` stops the forwards, destroys, and deletes whatever still carries
+the run's label. What does not exist yet: the checks' expectations on a cluster, so each
+tool's checks are skipped with that reason (`harness.k8s.cluster_endpoints.pending`).
 
 Options: `namespace_prefix` (default `mlops`), `kube_version` (the minor version the cluster
-must run, e.g. `1.30`: a CI matrix states which cluster it meant to start).
+must run, e.g. `1.30`: a CI matrix states which cluster it meant to start), `ready_timeout_s`
+(seconds the readiness gate waits, default 900), `restart_budget` (container restarts
+tolerated while waiting, default 3).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from harness.errors import BadInputError, ProvisionError
-from harness.k8s.namespaces import run_namespace
+from harness.k8s.cluster_endpoints import forward_of, pending, tool_entry
+from harness.k8s.namespaces import run_labels, run_namespace
 from harness.scenario import TOOLS
 from harness.targets.base import NOT_SELECTED, Target
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from harness.k8s.apply import ClusterApply
+    from harness.k8s.cluster import ClusterReader
     from harness.k8s.connection import Connection
+    from harness.k8s.forwards import Forward, PortForwards
     from harness.scenario import Scenario
     from harness.secrets import SecretStore
     from harness.stack import Stack
-    from harness.static.render import Rendered
+    from harness.static.render import Release, Rendered
     from harness.targets.base import Progress
 
 DEFAULT_PREFIX = "mlops"
+# Image pulls on a fresh node take minutes; a pod that crashes more often than this is broken.
+READY_TIMEOUT_S = 900.0
+RESTART_BUDGET = 3
 _MINOR = re.compile(r"^v?(1\.\d+)(\.\d+)?$")
 # Chart releases whose objects live outside the run's namespaces need these cluster-wide.
 CRD = ("create", "customresourcedefinitions", "apiextensions.k8s.io")
@@ -57,9 +74,22 @@ class KubernetesTarget(Target):
                    "give major.minor, e.g. kube_version=1.30")
             raise BadInputError(msg)
         self.kube_version = match.group(1) if match else None
+        self.ready_timeout_s = _positive(url, options, "ready_timeout_s", READY_TIMEOUT_S)
+        self.restart_budget = int(_positive(url, options, "restart_budget", RESTART_BUDGET))
         self.connection: Connection | None = None
         self.namespaces: dict[str, str] = {}
         self.skipped: dict[str, str] = {}
+        self.secrets: SecretStore | None = None
+        self.releases: list[Release] = []
+        self.run_dir: Path | None = None
+        self.cluster: ClusterApply | None = None
+        self.forwards: PortForwards | None = None
+        self._ready_s: dict[str, float] = {}
+        # Seams for tests (no cluster here): the cluster's reader, the kubectl command line,
+        # the root module.
+        self.reader: ClusterReader | None = None
+        self.forward_argv: Callable[[Forward, int], list[str]] | None = None
+        self.terraform_dir: Path | None = None
 
     def connect(self) -> None:
         """Reach the context's API server once; see `harness.k8s.connection.connect`."""
@@ -87,6 +117,7 @@ class KubernetesTarget(Target):
         """
         self.connect()
         assert self.connection is not None
+        self.secrets = secrets
         for tool in TOOLS:
             if tools is not None and tool not in tools:
                 self.skipped[tool] = unselected.format(tool=tool)
@@ -94,8 +125,8 @@ class KubernetesTarget(Target):
                 self.skipped[tool] = f"{tool} is disabled in scenario {scenario.name!r}"
             else:
                 self.namespaces[tool] = run_namespace(self.prefix, run_dir.name, tool)
-        releases = [r for r in (rendered.releases if rendered else ())
-                    if r.module in self.namespaces]
+        releases = self.releases = [r for r in (rendered.releases if rendered else ())
+                                    if r.module in self.namespaces]
         objects = rendered_objects(run_dir / "manifests")  # read once: both judgements use them
         problems = [*_version_problems(releases, self.connection.kube_version),
                     *_permission_problems(self.connection, objects)]
@@ -110,18 +141,176 @@ class KubernetesTarget(Target):
                                  + "; ".join(problems))
 
     def up(self, scenario: Scenario, run_dir: Path, progress: Progress) -> Stack:
-        """Not built yet: say so, having created nothing."""
-        msg = ("the kubernetes target cannot provision yet (terraform apply, the readiness "
-               "gate and port-forwards are still to be built); the cluster passed prepare's "
-               "checks and nothing was created")
-        raise ProvisionError(msg)
+        """Apply the modules into the run's namespaces, wait for every workload the rendered
+        charts create, forward each tool's endpoint and check that the tool answers there.
+
+        Raises:
+            ProvisionError: apply failed, a workload cannot become ready (named with its
+                cause; the diagnostics bundle is written), or an endpoint does not answer.
+        """
+        from harness.k8s.apply import ClusterApply  # noqa: PLC0415 - the cluster path only
+        from harness.k8s.cluster import ApiReader  # noqa: PLC0415
+        from harness.k8s.connection import kubeconfig_path  # noqa: PLC0415
+        from harness.k8s.readiness import ReadinessGate  # noqa: PLC0415
+        from harness.k8s.run_workloads import run_workloads  # noqa: PLC0415
+        from harness.stack import Stack  # noqa: PLC0415
+
+        assert self.connection is not None
+        assert self.secrets is not None
+        self.run_dir = run_dir
+        reader = self.reader or ApiReader(self.connection.api_client)
+        self.cluster = ClusterApply(
+            run_dir, context=self.connection.context, kubeconfig=kubeconfig_path(),
+            namespaces=self.namespaces, tfvars=scenario.effective_tfvars(),
+            secrets=self._variables_secrets(), terraform_dir=self.terraform_dir,
+            labels=run_labels(run_dir.name))
+        try:
+            workloads = run_workloads(run_dir / "manifests", self.releases, self.namespaces)
+        except FileNotFoundError as exc:
+            raise ProvisionError(str(exc)) from exc
+        self.cluster.init()
+        self.cluster.apply(progress.component)
+        outputs = self.cluster.outputs()
+        gate = ReadinessGate(reader, workloads, self.ready_timeout_s, self.restart_budget)
+        started = time.monotonic()
+        try:
+            gate.wait()
+        except ProvisionError as exc:
+            raise ProvisionError(f"{exc}{self._diagnose(reader)}") from exc
+        self._ready_s = {tool: round(time.monotonic() - started, 1) for tool in self.namespaces}
+        stack = Stack(target=self.url, scenario=scenario.name, run_id=run_dir.name,
+                      skip=dict(self.skipped))
+        self._forward(outputs.get("endpoints") or {}, stack, run_dir, progress)
+        stack.skip.update(pending(sorted(self.namespaces)))
+        return stack
+
+    def _forward(self, endpoints: dict[str, Any], stack: Stack, run_dir: Path,
+                 progress: Progress) -> None:
+        """A port-forward per client endpoint; each tool must answer as itself through it."""
+        from harness.k8s.forwards import PortForwards, kubectl_argv  # noqa: PLC0415
+        from harness.probes import probe  # noqa: PLC0415
+
+        assert self.connection is not None
+        argv = self.forward_argv
+        if argv is None:
+            from harness.k8s.connection import kubeconfig_path  # noqa: PLC0415
+            from harness.k8s.kubectl import KubectlUnavailableError, kubectl_binary  # noqa: PLC0415
+
+            try:
+                kubectl = str(kubectl_binary())
+            except KubectlUnavailableError as exc:
+                raise ProvisionError(str(exc)) from exc
+            argv = kubectl_argv(kubectl, self.connection.context, kubeconfig_path())
+        redact = self.secrets.redactor if self.secrets is not None else str
+        self.forwards = PortForwards(
+            run_dir / "logs", argv, redact=redact,
+            on_failure=lambda message: progress.component("stack", "died", message))
+        for tool, endpoint in sorted(endpoints.items()):
+            forward = forward_of(tool, endpoint)
+            if forward is None:
+                continue
+            entry = tool_entry(tool, self.forwards.start(forward))
+            verdict = probe(tool, entry)
+            if verdict.dead or verdict.other:
+                raise ProvisionError(f"{verdict.dead or verdict.other} (through the "
+                                     f"port-forward to {forward.namespace}/{forward.service})")
+            progress.component(tool, "ready", f"service {forward.namespace}/{forward.service}")
+            stack.tools[tool] = entry
+        self.forwards.watch()
+
+    def _diagnose(self, reader: Any) -> str:
+        """Write the diagnostics bundle of the run's namespaces; say where, for the message."""
+        from harness.k8s.diagnostics import write_bundle  # noqa: PLC0415
+
+        if self.run_dir is None:
+            return ""
+        redact = self.secrets.redactor if self.secrets is not None else str
+        bundle = write_bundle(reader, self.namespaces.values(), self.run_dir, redact=redact)
+        return f"; diagnostics in {self.run_dir / bundle.index}"
+
+    def _variables_secrets(self) -> dict[str, str]:
+        """The run's values of the root module's sensitive variables, for `TF_VAR_*`."""
+        from harness.variables import root_variables  # noqa: PLC0415
+
+        assert self.secrets is not None
+        found = {}
+        for name, variable in root_variables().items():
+            if variable.sensitive:
+                with contextlib.suppress(KeyError):
+                    found[name] = self.secrets.get(name)
+        return found
+
+    def ready_times_s(self) -> dict[str, float]:
+        """Per tool, seconds from the end of apply until all the run's workloads were ready."""
+        return dict(self._ready_s)
+
+    def detach(self) -> None:
+        """`--keep`: the installation stays; the forwards cannot outlive this process."""
+        if self.forwards is not None:
+            self.forwards.stop_all()
+            self.forwards = None
+        self.cluster = None
+
+    def keep_instructions(self, run_dir: Path) -> str:
+        """How to look at a kept installation, and remove it."""
+        namespaces = " ".join(sorted(self.namespaces.values()))
+        context = f" --context {self.connection.context}" if self.connection else ""
+        return (f"kubectl{context} get pods -n <one of: {namespaces}>; remove it with "
+                f"`terraform -chdir={run_dir / 'terraform'} destroy` (its state and secrets "
+                f"are in {run_dir / 'secrets'}), or `mlops-conformance sweep --older-than 0s`")
 
     def down(self, progress: Progress) -> list[str]:
-        """Nothing was created; close the connection."""
+        """Stop the forwards, destroy what apply created, then delete whatever still carries
+        the run's label (a namespace the destroy left, e.g. after a failed apply).
+        """
+        problems: list[str] = []
+        if self.forwards is not None:
+            problems += self.forwards.stop_all()
+            self.forwards = None
+        if self.cluster is not None:
+            problems += self.cluster.destroy(progress.component)
+            self.cluster = None
+        if self.connection is not None and self.run_dir is not None:
+            problems += self._delete_labelled(self.run_dir.name)
         if self.connection is not None:
             self.connection.api_client.close()  # type: ignore[no-untyped-call]
             self.connection = None
+        return problems
+
+    def _delete_labelled(self, run_id: str) -> list[str]:
+        from kubernetes import client  # noqa: PLC0415
+
+        from harness.k8s.connection import cause_of  # noqa: PLC0415
+        from harness.k8s.namespaces import RUN_ID_LABEL  # noqa: PLC0415
+
+        assert self.connection is not None
+        core = client.CoreV1Api(self.connection.api_client)
+        label = run_labels(run_id)[RUN_ID_LABEL]
+        try:
+            left = core.list_namespace(label_selector=f"{RUN_ID_LABEL}={label}",
+                                       _request_timeout=(5, 30)).items
+            for namespace in left:
+                if namespace.metadata is not None and namespace.metadata.name:
+                    core.delete_namespace(namespace.metadata.name, _request_timeout=(5, 30))
+        except Exception as exc:  # teardown reports and goes on
+            return [f"cannot delete the run's namespaces: {cause_of(exc)}; `mlops-conformance "
+                    "sweep` removes them later"]
         return []
+
+
+def _positive(url: str, options: dict[str, str], name: str, default: float) -> float:
+    """A positive number option of the URL, e.g. `ready_timeout_s=600`."""
+    text = options.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        msg = f"--target {url!r}: {name} {text!r} is not a positive number; e.g. {name}=600"
+        raise BadInputError(msg)
+    return value
 
 
 def _version_problems(releases: list[Any], kube_version: str) -> list[str]:

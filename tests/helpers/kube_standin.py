@@ -1,6 +1,6 @@
 """A stand-in for the parts of a Kubernetes API server the cluster target uses so far:
-`/version`, the StorageClass list, SelfSubjectAccessReviews, listing (by label selector) and
-deleting namespaces; and a kubeconfig pointing at it.
+`/version`, the core group's discovery, the StorageClass list, SelfSubjectAccessReviews,
+listing (by label selector) and deleting namespaces; and a kubeconfig pointing at it.
 
 It answers as a real API server does on those paths (the same JSON shapes the `kubernetes`
 client deserializes; a 404 `Status` elsewhere). No cluster can run on our machines.
@@ -24,6 +24,23 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+def _resource(name: str, kind: str, short: list[str], namespaced: bool = True) -> dict[str, Any]:
+    return {"name": name, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind,
+            "verbs": ["get", "list", "create", "delete"], "shortNames": short}
+
+
+# Legacy discovery (kubectl falls back to it from aggregated discovery): the core group only.
+_DISCOVERY: dict[str, Any] = {
+    "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+        {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]},
+    "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": []},
+    "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
+        _resource("namespaces", "Namespace", ["ns"], namespaced=False),
+        _resource("pods", "Pod", ["po"]), _resource("services", "Service", ["svc"]),
+        _resource("secrets", "Secret", [])]},
+}
+
+
 @dataclass
 class ApiServerStandIn:
     """What the stand-in answers: server version, StorageClasses, allowed (verb, resource)."""
@@ -44,6 +61,8 @@ class ApiServerStandIn:
                          "gitCommit": "0" * 40, "gitTreeState": "clean",
                          "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24",
                          "compiler": "gc", "platform": "linux/amd64"}
+        if method == "GET" and path in _DISCOVERY:  # what kubectl reads to map `service/x`
+            return 200, _DISCOVERY[path]
         if method == "GET" and path == "/apis/storage.k8s.io/v1/storageclasses":
             items = [{"metadata": {"name": name, "annotations": {
                 "storageclass.kubernetes.io/is-default-class": str(default).lower()}},

@@ -14,7 +14,7 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,6 @@ from harness.k8s.apply import ClusterApply
 from harness.k8s.namespaces import run_labels
 from harness.scenario import load_scenario
 from harness.secrets import encoded_forms, run_secrets
-from tests.terraform.provider.mirror import build_mirror
 
 pytestmark = pytest.mark.terraform
 
@@ -55,22 +54,6 @@ class Applied:
         lines = self.records.read_text(encoding="utf-8").splitlines()
         found = [json.loads(line) for line in lines if line.strip()]
         return [r["values"] for r in found if r["type"] == type_name and r["action"] == action]
-
-
-@pytest.fixture(scope="module")
-def offline_terraform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pytest.MonkeyPatch]:
-    """The environment of a user whose CLI config installs providers from a mirror (here the
-    test provider's), with a plugin cache; no TF_VAR_* from the developer's shell.
-    """
-    base = tmp_path_factory.mktemp("tfmirror")
-    with pytest.MonkeyPatch.context() as patch:
-        for key in list(os.environ):
-            if key.startswith(("TF_VAR_", "TF_CLI_ARGS", "HARNESS_")):
-                patch.delenv(key)
-        patch.setenv("TF_CLI_CONFIG_FILE", str(build_mirror(base)))
-        patch.setenv("TF_PLUGIN_CACHE_DIR", str(base / "plugin-cache"))
-        (base / "plugin-cache").mkdir()
-        yield patch
 
 
 def _record_children(patch: pytest.MonkeyPatch) -> list[tuple[list[str], dict[str, str]]]:

@@ -1,0 +1,284 @@
+"""The kubernetes target's `up` and `down`, end to end short of a cluster.
+
+Everything real except what needs a cluster: the static stage renders the real charts;
+Terraform applies and destroys the root module with the offline test provider (real provider
+schemas, every object recorded); the readiness gate reads objects built with the `kubernetes`
+client's models; `kubectl port-forward` is the stand-in of tests/helpers (same arguments and
+output), forwarding to a real Dask scheduler standing in for the scheduler's pod; the API
+server stand-in answers the context's connection and the namespace clean-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import kubernetes.client as k
+import psutil
+import pytest
+
+from harness.errors import ProvisionError
+from harness.k8s.cluster import RecordedCluster
+from harness.k8s.cluster_endpoints import PENDING
+from harness.k8s.forwards import Forward, kubectl_argv
+from harness.k8s.namespaces import RUN_ID_LABEL, run_labels, run_namespace
+from harness.k8s.readiness import Workload
+from harness.k8s.run_workloads import run_workloads
+from harness.launchers.base import free_port
+from harness.scenario import load_scenario
+from harness.secrets import SecretStore, run_secrets
+from harness.static_stage import run_static_stage
+from harness.targets import get_target
+from harness.targets.k8s import KubernetesTarget
+from harness.wait import wait_until
+from tests.helpers.kube_standin import ApiServerStandIn, write_kubeconfig
+
+pytestmark = [pytest.mark.terraform, pytest.mark.slow]
+
+STANDIN = str(Path(__file__).parents[1] / "helpers" / "kubectl_standin.py")
+CHARTS = os.environ.get("HARNESS_CHARTS", "")
+RUN_ID = "20261203-130000-defaults-up1"
+
+
+@dataclass
+class Progress:
+    seen: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def component(self, name: str, status: str, detail: str = "") -> None:
+        self.seen.append((name, status, detail))
+
+
+def _standin_argv(forward: Forward, local_port: int) -> list[str]:
+    argv = kubectl_argv("kubectl", "standin", None)(forward, local_port)
+    return [sys.executable, STANDIN, *argv[1:]]
+
+
+def _ready(workload: Workload) -> Any:
+    meta = k.V1ObjectMeta(name=workload.name, namespace=workload.namespace, generation=1)
+    if workload.kind == "Deployment":
+        return k.V1Deployment(
+            metadata=meta, spec=k.V1DeploymentSpec(
+                replicas=1, selector=k.V1LabelSelector(match_labels=workload.selector),
+                template=k.V1PodTemplateSpec()),
+            status=k.V1DeploymentStatus(observed_generation=1, replicas=1, updated_replicas=1,
+                                        ready_replicas=1, available_replicas=1))
+    if workload.kind == "Job":
+        return k.V1Job(metadata=meta, spec=k.V1JobSpec(template=k.V1PodTemplateSpec()),
+                       status=k.V1JobStatus(succeeded=1))
+    raise AssertionError(f"no ready object for {workload.kind} in this test")
+
+
+def _pulling(workload: Workload) -> tuple[k.V1Pod, k.CoreV1Event]:
+    """A pod of `workload` whose image cannot be pulled, and the kubelet's event about it."""
+    name = f"{workload.name}-7c9d-abcde"
+    image = "ghcr.io/dask/dask:2024.1.0"
+    status = k.V1ContainerStatus(
+        name="dask", image=image, image_id="", ready=False, restart_count=0,
+        state=k.V1ContainerState(waiting=k.V1ContainerStateWaiting(
+            reason="ImagePullBackOff", message=f'Back-off pulling image "{image}"')))
+    pod = k.V1Pod(
+        metadata=k.V1ObjectMeta(name=name, namespace=workload.namespace, uid="uid-1",
+                                labels=dict(workload.selector),
+                                owner_references=[k.V1OwnerReference(
+                                    api_version="apps/v1", kind="ReplicaSet",
+                                    name=f"{workload.name}-7c9d", uid="rs")]),
+        spec=k.V1PodSpec(containers=[k.V1Container(name="dask", image=image)]),
+        status=k.V1PodStatus(phase="Pending", container_statuses=[status]))
+    event = k.CoreV1Event(
+        metadata=k.V1ObjectMeta(name=f"{name}.pull", namespace=workload.namespace),
+        involved_object=k.V1ObjectReference(kind="Pod", name=name,
+                                            namespace=workload.namespace,
+                                            field_path="spec.containers{dask}"),
+        reason="Failed", message=f'Failed to pull image "{image}": 403 Forbidden')
+    return pod, event
+
+
+@dataclass
+class Deployed:
+    target: KubernetesTarget
+    run_dir: Path
+    records: Path
+    api: ApiServerStandIn
+    scheduler: str
+    progress: Progress = field(default_factory=Progress)
+
+    def recorded(self, type_name: str, action: str) -> list[dict[str, Any]]:
+        lines = self.records.read_text(encoding="utf-8").splitlines()
+        return [r["values"] for r in map(json.loads, filter(None, lines))
+                if r["type"] == type_name and r["action"] == action]
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[tuple[str, int]]:
+    """A real Dask scheduler: what the scheduler pod would run."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", str(port), "--dashboard-address", f"127.0.0.1:{free_port()}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: psutil.Process(process.pid).net_connections("tcp") != [],
+                   timeout_s=120, what="dask scheduler")
+        yield f"tcp://127.0.0.1:{port}", port
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _deploy(base: Path, patch: pytest.MonkeyPatch, reader_for: Any,
+            backend_port: int) -> Deployed:
+    """prepare then up, for the defaults scenario's Dask only."""
+    if not CHARTS:
+        pytest.skip("HARNESS_CHARTS is not set: the readiness gate needs rendered manifests")
+    patch.setenv("HARNESS_CHARTS", CHARTS)
+    api = ApiServerStandIn()
+    server, url = api.serve()
+    patch.setenv("KUBECONFIG", str(write_kubeconfig(base / "kubeconfig", {"standin": url})))
+    records = base / "records.jsonl"
+    patch.setenv("TFPROVIDER_RECORD", str(records))
+    scenario = load_scenario("defaults")
+    run_dir = base / RUN_ID
+    run_dir.mkdir()
+    secrets = run_secrets(scenario)
+    store = SecretStore(run_dir / "secrets")
+    for name, value in secrets.items():
+        store.put(name, value)
+    static = run_static_stage(scenario, secrets, manifests_dir=run_dir / "manifests")
+    target = get_target("k8s://standin?namespace_prefix=ci&ready_timeout_s=30")
+    assert isinstance(target, KubernetesTarget)
+    target.connect()
+    target.prepare(scenario, run_dir, store, frozenset({"dask"}), "{tool} not selected",
+                   static.rendered)
+    store.write_files()
+    namespace = target.namespaces["dask"]
+    # What the destroy would leave behind after a failed apply: a namespace with the run's
+    # label, and another run's, which must stay.
+    api.namespaces += [
+        {"metadata": {"name": namespace, "labels": run_labels(run_dir.name)}},
+        {"metadata": {"name": "ci-other-dask", "labels": run_labels("other")}}]
+    target.reader = reader_for(run_workloads(run_dir / "manifests", target.releases,
+                                             target.namespaces))
+    target.forward_argv = _standin_argv
+    patch.setenv("KUBECTL_STANDIN_SERVICES",
+                 json.dumps({f"{namespace}/dask-scheduler": backend_port}))
+    deployed = Deployed(target, run_dir, records, api, "")
+    deployed.server = server  # type: ignore[attr-defined]
+    return deployed
+
+
+def _all_ready(found: list[Workload]) -> RecordedCluster:
+    assert found, "the rendered Dask chart creates workloads"
+    return RecordedCluster(workloads={(w.kind, w.namespace, w.name): _ready(w) for w in found})
+
+
+@pytest.fixture(scope="module")
+def deployed(offline_terraform: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
+             scheduler: tuple[str, int]) -> Iterator[Deployed]:
+    with pytest.MonkeyPatch.context() as patch:
+        found = _deploy(tmp_path_factory.mktemp("up"), patch, _all_ready, scheduler[1])
+        found.scheduler = scheduler[0]
+        found.stack = found.target.up(load_scenario("defaults"), found.run_dir,  # type: ignore[attr-defined]
+                                      found.progress)
+        found.forward_pid = found.target.forwards.pid("dask")  # type: ignore[attr-defined, union-attr]
+        found.problems = found.target.down(found.progress)  # type: ignore[attr-defined]
+        yield found
+        found.server.shutdown()  # type: ignore[attr-defined]
+
+
+def test_up_installs_into_the_run_namespace_with_the_secrets_by_environment(
+        deployed: Deployed) -> None:
+    namespace = deployed.target.namespaces["dask"]
+    assert namespace == run_namespace("ci", RUN_ID, "dask")
+    releases = deployed.recorded("helm_release", "create")
+    assert [r["namespace"] for r in releases] == [namespace]
+    created = deployed.recorded("kubernetes_namespace_v1", "create")
+    assert created[0]["metadata"][0]["labels"][RUN_ID_LABEL] == \
+        run_labels(RUN_ID)[RUN_ID_LABEL]
+
+
+def test_up_gives_the_checks_the_scheduler_through_its_forward(deployed: Deployed) -> None:
+    stack = deployed.stack  # type: ignore[attr-defined]
+    assert sorted(stack.tools) == ["dask"]
+    address = stack.tools["dask"].endpoints["scheduler"]
+    assert address.startswith("tcp://127.0.0.1:")
+    assert address != deployed.scheduler  # the forward's port, not the "pod's"
+    assert stack.skip["dask"] == PENDING.format(tool="dask")
+    assert stack.skip["mlflow"] == "mlflow not selected"
+    assert ("dask", "ready", f"service {deployed.target.namespaces['dask']}/dask-scheduler") \
+        in deployed.progress.seen
+    assert set(deployed.target.ready_times_s()) == {"dask"}
+
+
+def test_the_scheduler_answers_through_the_forward_as_itself(
+        offline_terraform: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
+        scheduler: tuple[str, int]) -> None:
+    """Two readings of one scheduler: its identity through the forward and directly."""
+    from distributed import Client
+
+    with pytest.MonkeyPatch.context() as patch:
+        found = _deploy(tmp_path_factory.mktemp("identity"), patch, _all_ready, scheduler[1])
+        try:
+            stack = found.target.up(load_scenario("defaults"), found.run_dir, found.progress)
+            with Client(stack.tools["dask"].endpoints["scheduler"], timeout=30) as through, \
+                    Client(scheduler[0], timeout=30) as direct:
+                assert through.scheduler_info()["id"] == direct.scheduler_info()["id"]
+        finally:
+            assert found.target.down(found.progress) == []
+            found.server.shutdown()  # type: ignore[attr-defined]
+
+
+def test_down_stops_the_forward_destroys_and_deletes_only_the_runs_namespaces(
+        deployed: Deployed) -> None:
+    assert deployed.problems == []  # type: ignore[attr-defined]
+    pid = deployed.forward_pid  # type: ignore[attr-defined]
+    assert pid is not None
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert [r["namespace"] for r in deployed.recorded("helm_release", "delete")] == \
+        [deployed.target.namespaces["dask"]]
+    phases = {ns["metadata"]["name"]: ns.get("status", {}).get("phase")
+              for ns in deployed.api.namespaces}
+    assert phases == {deployed.target.namespaces["dask"]: "Terminating", "ci-other-dask": None}
+
+
+def test_a_workload_that_cannot_pull_its_image_stops_up_with_diagnostics(
+        offline_terraform: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
+        scheduler: tuple[str, int]) -> None:
+    def failing(found: list[Workload]) -> RecordedCluster:
+        cluster = _all_ready(found)
+        broken = next(w for w in found if w.kind == "Deployment")
+        cluster.workloads[(broken.kind, broken.namespace, broken.name)] = k.V1Deployment(
+            metadata=k.V1ObjectMeta(name=broken.name, namespace=broken.namespace,
+                                    generation=1),
+            spec=k.V1DeploymentSpec(replicas=1, selector=k.V1LabelSelector(
+                match_labels=broken.selector), template=k.V1PodTemplateSpec()),
+            status=k.V1DeploymentStatus(observed_generation=1, replicas=1,
+                                        updated_replicas=1, ready_replicas=0))
+        pod, event = _pulling(broken)
+        cluster.pod_list[broken.namespace] = [pod]
+        cluster.event_list[broken.namespace] = [event]
+        return cluster
+
+    with pytest.MonkeyPatch.context() as patch:
+        found = _deploy(tmp_path_factory.mktemp("pull"), patch, failing, scheduler[1])
+        try:
+            with pytest.raises(ProvisionError) as raised:
+                found.target.up(load_scenario("defaults"), found.run_dir, found.progress)
+        finally:
+            problems = found.target.down(found.progress)
+            found.server.shutdown()  # type: ignore[attr-defined]
+    message = str(raised.value)
+    assert "ImagePullBackOff" in message and "ghcr.io/dask/dask:2024.1.0" in message
+    index = found.run_dir / "diagnostics" / "index.md"
+    assert f"diagnostics in {index}" in message
+    assert index.is_file()
+    assert any((found.run_dir / "diagnostics").rglob("pods.yaml"))
+    assert problems == []
+    assert found.target.forwards is None  # nothing was forwarded: up stopped at the gate
+    assert [r["namespace"] for r in found.recorded("helm_release", "delete")] == \
+        [found.target.namespaces["dask"]]
