@@ -53,6 +53,30 @@ class _Executor(HTTPExecutor):
         # (the spec's own variables were given as `envvars`), plus mirakuru's process marker.
         return {**self._envvars, ENV_UUID: self._uuid}
 
+    def stop(self, stop_signal: int | None = None,
+             expected_returncode: int | None = None) -> _Executor:
+        """Stop the process as mirakuru does, unless it already exited and was reaped.
+
+        mirakuru signals the group whose id is the process's pid. Once the process is reaped
+        (its `returncode` is set), that pid is free unless its group still has members: on a
+        busy machine (pid_max 32768) it can be another process's by now, e.g. a server of a
+        parallel run leading its own session, which would then get this server's stop signal
+        (SIGKILL for the Prefect worker). The kernel keeps a pid from reuse while a group of
+        that id has members, so: a live process with the pid is not ours and is left alone;
+        otherwise the group's members, if any, are ours and are signalled.
+        """
+        process = self.process
+        if process is None or process.returncode is None:
+            super().stop(stop_signal, expected_returncode)
+            return self
+        sig = stop_signal if stop_signal is not None else self._stop_signal
+        if not psutil.pid_exists(process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)  # members left behind by the exited leader
+        self._kill_all_kids(sig)  # descendants that carry this executor's marker
+        self._clear_process()
+        return self
+
     def check_subprocess(self) -> bool:
         if self.closing.is_set():
             raise InterruptedRunError(f"{self.command_parts[0]}: stopped while starting")

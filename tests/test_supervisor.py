@@ -91,6 +91,54 @@ def test_death_after_ready_is_reported_within_seconds(supervisor: Supervisor) ->
     assert supervisor.deaths == [supervisor.failure]  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("how", ["stop", "restart"])
+def test_a_reaped_servers_reused_pid_is_not_signalled(supervisor: Supervisor, how: str) -> None:
+    """A server that died and was reaped leaves its pid free; by the time it is stopped (or
+    restarted) that pid can lead another process's session, here a bystander's, which must
+    not get the stop signal (the Prefect worker's is SIGKILL).
+    """
+    import dataclasses
+    import signal
+    import subprocess
+
+    running = supervisor.start(dataclasses.replace(server("worker"), stop_signal=signal.SIGKILL))
+    process = running.executor.process
+    assert process is not None
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()  # reaped, as the death watch's poll does
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                 start_new_session=True)
+    try:
+        process.pid = bystander.pid  # the kernel handed the freed pid to the bystander
+        if how == "stop":
+            assert supervisor.stop_all() == []
+        else:
+            supervisor.restart("worker")  # stops the dead one first, then starts it again
+            assert running.executor.process is not None
+            assert running.executor.process.pid != bystander.pid
+        time.sleep(0.5)
+        assert bystander.poll() is None, f"the bystander got signal {-bystander.returncode}"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_a_reaped_leaders_remaining_group_is_still_stopped(supervisor: Supervisor) -> None:
+    """When the leader is gone but its children hold its group, the pid cannot be reused:
+    the children are the server's and are stopped with it.
+    """
+    running = supervisor.start(server("web", children=2))
+    process = running.executor.process
+    assert process is not None
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert len(children) == 2
+    os.kill(process.pid, 9)
+    process.wait()
+    assert supervisor.stop_all() == []
+    gone, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive, f"left running: {alive}"
+
+
 def test_no_start_after_shutdown(supervisor: Supervisor) -> None:
     supervisor.stop_all()
     with pytest.raises(InterruptedRunError):
