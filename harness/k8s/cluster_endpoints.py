@@ -1,25 +1,33 @@
 """From the modules' `endpoints` output to what the checks are given: one port-forward per
-tool, and the URL a client of that tool uses through it, under the endpoint names the local
-target gives the same tool (so the same checks read them).
+tool, the URL a client of that tool uses through it (under the endpoint names the local target
+gives the same tool, so the same checks read them), and what the checks expect of the tool.
 
-The checks' expectations (`ToolEntry.expect`: what the scenario asks of each tool, derived by
-the local launchers from the rendered values) are not derived for a cluster yet, so each
-tool's checks are skipped with that reason (`pending`); a tool whose endpoint is not one a
-client uses (Seldon's is the operator's admission webhook) gets no forward.
+The expectations come from the scenario (`harness.settings`), as on the local target. MLflow's
+and Dask's checks need nothing more, so they run on a cluster. The other tools' checks need
+per-target helpers that are not built yet (a way for the cluster to reach what a check makes:
+flow code, a Feast repository, a model artifact; facts read inside pods); they are skipped
+with that reason (`pending`), as are single checks that need what a cluster does not offer the
+harness yet (`PENDING_CHECKS`). A tool whose endpoint is not one a client uses (Seldon's is
+the operator's admission webhook) gets no forward.
 
 Public API:
     CLIENT_URLS: tool -> (endpoint name, URL template with {address})
+    RUNS_ON_CLUSTER: tools whose checks run on a cluster
     forward_of(tool, endpoint) -> Forward | None
-    tool_entry(tool, port) -> ToolEntry
-    pending(tools) -> dict[str, str]    skip reasons, per tool
+    tool_entry(tool, port, scenario) -> ToolEntry
+    pending(tools) -> dict[str, str]    skip reasons, per tool or check id
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.k8s.forwards import LOCALHOST, Forward
+from harness.settings import DaskSettings
 from harness.stack import ToolEntry
+
+if TYPE_CHECKING:
+    from harness.scenario import Scenario
 
 CLIENT_URLS = {
     "mlflow": ("tracking", "http://{address}"),
@@ -28,14 +36,23 @@ CLIENT_URLS = {
     "dask": ("scheduler", "tcp://{address}"),
     "feast": ("feature_server", "http://{address}"),
 }
+RUNS_ON_CLUSTER = frozenset({"mlflow", "dask"})
 NO_CLIENT_ENDPOINT = {
     "seldon": ("its endpoint is the operator's admission webhook; a SeldonDeployment's "
                "inference endpoint exists per deployment"),
 }
-PENDING = ("the kubernetes target does not derive {tool}'s expectations from the rendered "
-           "values yet, nor give checks a way to reach what they make in the cluster; "
+PENDING = ("the kubernetes target does not give {tool}'s checks a way to reach what they "
+           "make in the cluster yet (flow code, a feature repository, facts inside pods); "
            "{tool} was applied, its workloads became ready and its endpoint answered "
            "through a port-forward")
+_DATABASE = ("the scenario's external database is reachable inside the cluster only; the "
+             "kubernetes target does not forward it to the checks yet")
+PENDING_CHECKS = {
+    "mlflow.postgres-backend": _DATABASE,
+    "prefect.postgres-backend": _DATABASE,
+    "mlflow.restart-persistence": ("restarting a tool on a cluster (deleting its pods and "
+                                   "waiting for the new ones) is not built yet"),
+}
 
 
 def forward_of(tool: str, endpoint: dict[str, Any]) -> Forward | None:
@@ -46,19 +63,26 @@ def forward_of(tool: str, endpoint: dict[str, Any]) -> Forward | None:
                    int(endpoint["port"]))
 
 
-def tool_entry(tool: str, port: int) -> ToolEntry:
+def tool_entry(tool: str, port: int, scenario: Scenario) -> ToolEntry:
     """The tool as the checks see it through its forward on local `port`."""
     name, template = CLIENT_URLS[tool]
-    return ToolEntry(endpoints={name: template.format(address=f"{LOCALHOST}:{port}")})
+    expect: dict[str, Any] = {}
+    if tool == "dask":  # as the local target: the worker count and environment asked for
+        settings = DaskSettings.from_scenario(scenario)
+        expect = {"workers": settings.worker_replicas,
+                  "worker_environment": settings.environment}
+    return ToolEntry(endpoints={name: template.format(address=f"{LOCALHOST}:{port}")},
+                     expect=expect)
 
 
 def pending(tools: list[str]) -> dict[str, str]:
-    """Why each tool's checks do not run on a cluster yet."""
-    reasons = {}
+    """Why checks of `tools` do not run on a cluster yet: per tool, or per check id."""
+    reasons = {ident: reason for ident, reason in PENDING_CHECKS.items()
+               if ident.split(".", 1)[0] in tools}
     for tool in tools:
-        reason = PENDING.format(tool=tool)
         if tool in NO_CLIENT_ENDPOINT:
-            reason = (f"the kubernetes target has no client endpoint for {tool} yet: "
-                      f"{NO_CLIENT_ENDPOINT[tool]}")
-        reasons[tool] = reason
+            reasons[tool] = (f"the kubernetes target has no client endpoint for {tool} yet: "
+                             f"{NO_CLIENT_ENDPOINT[tool]}")
+        elif tool not in RUNS_ON_CLUSTER:
+            reasons[tool] = PENDING.format(tool=tool)
     return reasons

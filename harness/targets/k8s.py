@@ -9,8 +9,9 @@ run's own namespaces. `up` applies the root module into those namespaces (`Clust
 waits for every workload the rendered charts create (`ReadinessGate`; on failure the
 diagnostics bundle is written), forwards each tool's endpoint (`PortForwards`) and probes
 the tool through it; `down` stops the forwards, destroys, and deletes whatever still carries
-the run's label. What does not exist yet: the checks' expectations on a cluster, so each
-tool's checks are skipped with that reason (`harness.k8s.cluster_endpoints.pending`).
+the run's label. MLflow's and Dask's checks run through the forwards; the other tools' need
+per-target helpers not built yet and are skipped with that reason
+(`harness.k8s.cluster_endpoints.pending`).
 
 Options: `namespace_prefix` (default `mlops`), `kube_version` (the minor version the cluster
 must run, e.g. `1.30`: a CI matrix states which cluster it meant to start), `ready_timeout_s`
@@ -180,12 +181,12 @@ class KubernetesTarget(Target):
         self._ready_s = {tool: round(time.monotonic() - started, 1) for tool in self.namespaces}
         stack = Stack(target=self.url, scenario=scenario.name, run_id=run_dir.name,
                       skip=dict(self.skipped))
-        self._forward(outputs.get("endpoints") or {}, stack, run_dir, progress)
+        self._forward(outputs.get("endpoints") or {}, stack, scenario, run_dir, progress)
         stack.skip.update(pending(sorted(self.namespaces)))
         return stack
 
-    def _forward(self, endpoints: dict[str, Any], stack: Stack, run_dir: Path,
-                 progress: Progress) -> None:
+    def _forward(self, endpoints: dict[str, Any], stack: Stack, scenario: Scenario,
+                 run_dir: Path, progress: Progress) -> None:
         """A port-forward per client endpoint; each tool must answer as itself through it."""
         from harness.k8s.forwards import PortForwards, kubectl_argv  # noqa: PLC0415
         from harness.probes import probe  # noqa: PLC0415
@@ -209,7 +210,7 @@ class KubernetesTarget(Target):
             forward = forward_of(tool, endpoint)
             if forward is None:
                 continue
-            entry = tool_entry(tool, self.forwards.start(forward))
+            entry = tool_entry(tool, self.forwards.start(forward), scenario)
             verdict = probe(tool, entry)
             if verdict.dead or verdict.other:
                 raise ProvisionError(f"{verdict.dead or verdict.other} (through the "

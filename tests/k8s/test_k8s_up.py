@@ -25,7 +25,6 @@ import pytest
 
 from harness.errors import ProvisionError
 from harness.k8s.cluster import RecordedCluster
-from harness.k8s.cluster_endpoints import PENDING
 from harness.k8s.forwards import Forward, kubectl_argv
 from harness.k8s.namespaces import RUN_ID_LABEL, run_labels, run_namespace
 from harness.k8s.readiness import Workload
@@ -37,6 +36,7 @@ from harness.static_stage import run_static_stage
 from harness.targets import get_target
 from harness.targets.k8s import KubernetesTarget
 from harness.wait import wait_until
+from tests.conftest import CLI
 from tests.helpers.kube_standin import ApiServerStandIn, write_kubeconfig
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
@@ -208,29 +208,61 @@ def test_up_gives_the_checks_the_scheduler_through_its_forward(deployed: Deploye
     address = stack.tools["dask"].endpoints["scheduler"]
     assert address.startswith("tcp://127.0.0.1:")
     assert address != deployed.scheduler  # the forward's port, not the "pod's"
-    assert stack.skip["dask"] == PENDING.format(tool="dask")
+    assert stack.tools["dask"].expect == {  # the defaults scenario's
+        "workers": 3, "worker_environment": {"MLOPS_CONFORMANCE_SCENARIO": "defaults",
+                                             "OMP_NUM_THREADS": "1"}}
+    assert "dask" not in stack.skip  # Dask's checks run on a cluster
     assert stack.skip["mlflow"] == "mlflow not selected"
     assert ("dask", "ready", f"service {deployed.target.namespaces['dask']}/dask-scheduler") \
         in deployed.progress.seen
     assert set(deployed.target.ready_times_s()) == {"dask"}
 
 
-def test_the_scheduler_answers_through_the_forward_as_itself(
+def test_the_dask_checks_pass_through_the_forward(
         offline_terraform: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
         scheduler: tuple[str, int]) -> None:
-    """Two readings of one scheduler: its identity through the forward and directly."""
+    """The stack `up` writes is one the same checks run on: the Dask checks, through the
+    forward, against a real scheduler with the scenario's three workers and environment (the
+    pods the chart would run), pass; and the scheduler's identity read through the forward is
+    the one read directly.
+    """
     from distributed import Client
 
+    base = tmp_path_factory.mktemp("checks")
+    workers: list[subprocess.Popen[bytes]] = []
     with pytest.MonkeyPatch.context() as patch:
-        found = _deploy(tmp_path_factory.mktemp("identity"), patch, _all_ready, scheduler[1])
+        found = _deploy(base, patch, _all_ready, scheduler[1])
         try:
             stack = found.target.up(load_scenario("defaults"), found.run_dir, found.progress)
+            stack.save(found.run_dir / "stack.json")
+            environment = {**os.environ, **stack.tools["dask"].expect["worker_environment"]}
+            workers = [subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", scheduler[0], "--name",
+                 f"worker-{index}", "--nthreads", "1", "--host", "127.0.0.1",
+                 "--dashboard-address", f"127.0.0.1:{free_port()}"],
+                env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for index in range(3)]
             with Client(stack.tools["dask"].endpoints["scheduler"], timeout=30) as through, \
                     Client(scheduler[0], timeout=30) as direct:
                 assert through.scheduler_info()["id"] == direct.scheduler_info()["id"]
+                through.wait_for_workers(3, timeout=120)
+            checked = subprocess.run(
+                [*CLI, "check", "--stack", str(found.run_dir / "stack.json"), "--reports-dir",
+                 str(base / "reports"), "-m", "dask"], capture_output=True, text=True,
+                timeout=600, check=False)
         finally:
+            for worker in workers:
+                worker.kill()
+                worker.wait()
             assert found.target.down(found.progress) == []
             found.server.shutdown()  # type: ignore[attr-defined]
+    assert checked.returncode == 0, (checked.stdout + checked.stderr)[-3000:]
+    (report,) = (base / "reports").glob("*/report.json")
+    checks = {c["id"]: c["status"] for c in json.loads(report.read_text())["runs"][0]["checks"]
+              if c["id"].startswith("dask.")}
+    assert checks == dict.fromkeys(
+        ["dask.connect", "dask.worker-count", "dask.worker-environment", "dask.array",
+         "dask.dataframe", "dask.versions", "dask.workers-kept"], "pass"), checks
 
 
 def test_down_stops_the_forward_destroys_and_deletes_only_the_runs_namespaces(

@@ -1,0 +1,55 @@
+"""What the checks are given on a cluster: endpoints through forwards, expectations from the
+scenario, and the reason for each check that does not run there yet.
+"""
+
+from __future__ import annotations
+
+from harness.check_ids import known_check_ids
+from harness.k8s.cluster_endpoints import (
+    CLIENT_URLS,
+    PENDING_CHECKS,
+    RUNS_ON_CLUSTER,
+    forward_of,
+    pending,
+    tool_entry,
+)
+from harness.k8s.forwards import Forward
+from harness.scenario import TOOLS, load_scenario
+
+ENDPOINT = {"service": "mlflow", "namespace": "ci-run1-mlflow", "port": 80,
+            "secret_names": []}
+
+
+def test_a_client_endpoint_is_forwarded_and_the_webhook_is_not() -> None:
+    assert forward_of("mlflow", ENDPOINT) == Forward("mlflow", "ci-run1-mlflow", "mlflow", 80)
+    webhook = {**ENDPOINT, "service": "seldon-webhook-service", "port": 443}
+    assert forward_of("seldon", webhook) is None
+
+
+def test_entries_use_the_local_targets_endpoint_names() -> None:
+    scenario = load_scenario("defaults")
+    assert tool_entry("mlflow", 4100, scenario).endpoints == {"tracking": "http://127.0.0.1:4100"}
+    assert tool_entry("prefect", 4200, scenario).endpoints == {"api": "http://127.0.0.1:4200/api"}
+    assert tool_entry("dask", 8786, scenario).endpoints == {"scheduler": "tcp://127.0.0.1:8786"}
+    assert set(CLIENT_URLS) | {"seldon"} == set(TOOLS)
+
+
+def test_dask_expects_what_the_scenario_asks_for() -> None:
+    scenario = load_scenario("private-registry")
+    expect = tool_entry("dask", 8786, scenario).expect
+    assert expect["workers"] == scenario.var("worker_replicas")
+    assert expect["worker_environment"] == {
+        e["name"]: e["value"] for e in scenario.var("worker_environment_variables") if e}
+
+
+def test_every_check_that_does_not_run_on_a_cluster_says_why() -> None:
+    reasons = pending(list(TOOLS))
+    assert set(reasons) == (set(TOOLS) - RUNS_ON_CLUSTER) | set(PENDING_CHECKS)
+    assert "admission webhook" in reasons["seldon"]
+    assert "flow code" in reasons["prefect"]
+    assert set(PENDING_CHECKS) <= known_check_ids()  # each names a real check
+
+
+def test_only_the_selected_tools_checks_are_listed() -> None:
+    assert pending(["dask"]) == {}
+    assert set(pending(["mlflow"])) == {"mlflow.postgres-backend", "mlflow.restart-persistence"}
