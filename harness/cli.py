@@ -72,6 +72,14 @@ _fail_on_flaky_option = click.option(
          f"{config.ENV_FAIL_ON_FLAKY}).")
 
 
+_diagnostics_option = click.option(
+    "--diagnostics", type=click.Choice(["on-failure", "always"]), default="on-failure",
+    envvar=config.ENV_DIAGNOSTICS, show_default=True,
+    help="When a target that runs elsewhere (a cluster) collects its state into "
+         "diagnostics/ before teardown: when a check fails or errors, or always (env "
+         f"{config.ENV_DIAGNOSTICS}).")
+
+
 def _kube_versions(_ctx: Any, _param: Any, value: str | None) -> tuple[str, ...] | None:
     if not value:
         return None
@@ -130,6 +138,7 @@ def _validate_selection(markers: str | None, keyword: str | None) -> list[dict[s
 @_reruns_option
 @_fail_on_flaky_option
 @_serial_option
+@_diagnostics_option
 @click.option("--run-id", help="Name of the run directory (default: time, scenario, random).")
 @click.option("--tools", callback=lambda _c, _p, v: _tool_list(v), metavar="TOOL,...",
               help="Provision and check only these tools (and what they require); `none` for "
@@ -144,7 +153,7 @@ def _validate_selection(markers: str | None, keyword: str | None) -> list[dict[s
 def run(
     scenario_names: tuple[str, ...], parallel: int, target_url: str, reports_dir: Path, keep: bool,
         markers: str | None, keyword: str | None, reruns: int, fail_on_flaky: bool,
-    serial: bool, run_id: str | None, tools: frozenset[str] | None, share: bool,
+    serial: bool, diagnostics: str, run_id: str | None, tools: frozenset[str] | None, share: bool,
     kube_versions: tuple[str, ...] | None, shared_with: str | None,
 ) -> None:
     """Provision a scenario, run the checks against it, tear it down, write the report."""
@@ -167,7 +176,7 @@ def run(
             raise BadInputError("--keep: give one --scenario; a kept stack is one scenario's")
         common = ["--target", target_url, "--reruns", str(reruns), *_selection(markers, keyword),
                   *(["--fail-on-flaky"] if fail_on_flaky else []),
-                  *(["--serial"] if serial else []),
+                  *(["--serial"] if serial else []), "--diagnostics", diagnostics,
                   *(["--kube-versions", ",".join(kube_versions)] if kube_versions else [])]
         _run_matrix(names, run_id or new_run_id("matrix"), reports_dir, parallel, console,
                     _child_args(names, loaded, tools, share, common))
@@ -177,7 +186,8 @@ def run(
     options = RunOptions(target_url=target_url, reports_dir=reports_dir, keep=keep,
                          reruns=reruns, pytest_args=_selection(markers, keyword), tools=tools,
                          fail_on_flaky=fail_on_flaky, kube_versions=kube_versions,
-                         collected=selected, serial=serial)
+                         collected=selected, serial=serial,
+                         diagnostics_always=diagnostics == "always")
     if (markers or keyword) and not shared_with:  # a shared column may rightly run none
         options.selected = selected
     if shared_with:

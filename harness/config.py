@@ -14,6 +14,7 @@ DEFAULT_REPORTS_DIR = "reports"
 ENV_RERUNS = "HARNESS_RERUNS"
 DEFAULT_RERUNS = 1  # one retry; a check that passes on it is reported `flaky`
 
+ENV_DIAGNOSTICS = "HARNESS_DIAGNOSTICS"  # on-failure (default) or always: the cluster's state
 ENV_FAIL_ON_FLAKY = "HARNESS_FAIL_ON_FLAKY"  # a check that passed only on a retry fails the run
 ENV_SERIAL = "HARNESS_SERIAL"  # the checks one after another, in one pytest (debugging)
 

@@ -59,6 +59,8 @@ class RunOptions:
     # they run one after another instead of one pytest-xdist worker per tool.
     collected: list[dict[str, Any]] | None = None
     serial: bool = False
+    # Collect the target's own diagnostics (a cluster's state) even when nothing failed.
+    diagnostics_always: bool = False
 
 
 def new_run_id(label: str) -> str:
@@ -279,7 +281,11 @@ def _provision_and_check(
     )
     result.checks.append(exposure.stop() if exposure else skipped(NOT_LOCAL))
     phases["checks"] = time.monotonic() - mark
-    result.checks += checks_from_results(outcome.results, lambda tool: _logs_of(run_dir, tool))
+    failing = frozenset(str(raw["tool"]) for raw in outcome.results.get("checks", [])
+                        if raw.get("status") in {"fail", "error"})
+    collected_by_target = target.diagnostics_of(run_dir, failing, options.diagnostics_always)
+    result.checks += checks_from_results(outcome.results, lambda tool: "; ".join(
+        [_logs_of(run_dir, tool), *filter(None, [collected_by_target.get(tool)])]))
     for tool, components in outcome.results.get("versions", {}).items():
         result.versions.setdefault(tool, {}).update(components)
     if outcome.infrastructure_error:

@@ -99,6 +99,7 @@ def to_markdown(report: Report) -> str:
     if notes:
         lines += ["", "## Details", ""]
         lines += [f"- **{col}** `{c.id}` {c.status}: {_escape(c.message) or '(no message)'}"
+                  + (f" (read: {_escape(c.diagnostics)})" if c.diagnostics else "")
                   for col, c in notes]
     for run in report.runs:
         extra = [f"- infrastructure: {_escape(e)}" for e in run.infrastructure_errors]

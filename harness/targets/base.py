@@ -90,6 +90,14 @@ class Target(ABC):
     def detach(self) -> None:  # noqa: B027 - optional hook
         """Let what `up` started outlive this process (`--keep`)."""
 
+    def diagnostics_of(self, run_dir: Path, failing: frozenset[str],
+                       always: bool) -> dict[str, str]:
+        """Collect, before teardown, the state that explains failures of the `failing` tools
+        (all tools when `always`) where the logs of `run_dir/logs` do not reach it (a
+        cluster's); per tool, what a failing check of it links to. Nothing by default.
+        """
+        return {}
+
     def rss_bytes(self) -> int:
         """Resident memory of everything the target runs on this machine (0 if remote)."""
         return 0

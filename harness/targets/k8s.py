@@ -219,6 +219,23 @@ class KubernetesTarget(Target):
             stack.tools[tool] = entry
         self.forwards.watch()
 
+    def diagnostics_of(self, run_dir: Path, failing: frozenset[str],
+                       always: bool) -> dict[str, str]:
+        """The bundle of every run namespace (events, pods, logs, Helm releases), written to
+        `diagnostics/` when a check failed or errored, or always if asked; per tool, where
+        its namespace's part is.
+        """
+        if not (failing or always) or self.connection is None or not self.namespaces:
+            return {}
+        from harness.k8s.cluster import ApiReader  # noqa: PLC0415
+        from harness.k8s.diagnostics import write_bundle  # noqa: PLC0415
+
+        reader = self.reader or ApiReader(self.connection.api_client)
+        redact = self.secrets.redactor if self.secrets is not None else str
+        bundle = write_bundle(reader, self.namespaces.values(), run_dir, redact=redact)
+        return {tool: line for tool, namespace in self.namespaces.items()
+                if (line := bundle.summary(namespace))}
+
     def _diagnose(self, reader: Any) -> str:
         """Write the diagnostics bundle of the run's namespaces; say where, for the message."""
         from harness.k8s.diagnostics import write_bundle  # noqa: PLC0415

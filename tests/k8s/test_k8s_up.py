@@ -186,6 +186,9 @@ def deployed(offline_terraform: pytest.MonkeyPatch, tmp_path_factory: pytest.Tem
         found.stack = found.target.up(load_scenario("defaults"), found.run_dir,  # type: ignore[attr-defined]
                                       found.progress)
         found.forward_pid = found.target.forwards.pid("dask")  # type: ignore[attr-defined, union-attr]
+        target, run_dir = found.target, found.run_dir
+        found.quiet = target.diagnostics_of(run_dir, frozenset(), False)  # type: ignore[attr-defined]
+        found.links = target.diagnostics_of(run_dir, frozenset({"dask"}), False)  # type: ignore[attr-defined]
         found.problems = found.target.down(found.progress)  # type: ignore[attr-defined]
         yield found
         found.server.shutdown()  # type: ignore[attr-defined]
@@ -263,6 +266,15 @@ def test_the_dask_checks_pass_through_the_forward(
     assert checks == dict.fromkeys(
         ["dask.connect", "dask.worker-count", "dask.worker-environment", "dask.array",
          "dask.dataframe", "dask.versions", "dask.workers-kept"], "pass"), checks
+
+
+def test_a_failed_check_links_the_clusters_diagnostics(deployed: Deployed) -> None:
+    assert deployed.quiet == {}  # type: ignore[attr-defined]  # nothing failed: nothing read
+    namespace = deployed.target.namespaces["dask"]
+    link = deployed.links["dask"]  # type: ignore[attr-defined]
+    assert link.endswith(f"files in diagnostics/{namespace}/ (see diagnostics/index.md)")
+    assert (deployed.run_dir / "diagnostics" / "index.md").is_file()
+    assert (deployed.run_dir / "diagnostics" / namespace).is_dir()
 
 
 def test_down_stops_the_forward_destroys_and_deletes_only_the_runs_namespaces(
