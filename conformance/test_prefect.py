@@ -161,7 +161,7 @@ def test_worker_polls_the_pool_and_queues(api: str, expected: dict[str, Any]) ->
     expect_equal("prefect", f"pool {pool!r} status", 200, found.status_code)
     expect("prefect", online, f"a worker online in pool {pool!r}", found.json())
     detail = requests.get(f"{api}/work_pools/{pool}", timeout=10).json()
-    expect_equal("prefect", "work pool type", "process", detail.get("type"))
+    expect_equal("prefect", "work pool type", expected["work_pool_type"], detail.get("type"))
     queues = requests.post(f"{api}/work_pools/{pool}/queues/filter", json={}, timeout=10).json()
     names = {queue["name"] for queue in queues}
     for label in expected["work_queues"]:

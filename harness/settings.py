@@ -83,3 +83,16 @@ class DaskSettings(ToolSettings):
     def environment(self) -> dict[str, str]:
         """The workers' environment variables as a mapping."""
         return {entry["name"]: entry["value"] for entry in self.worker_environment_variables}
+
+
+class PrefectSettings(ToolSettings):
+    """Prefect server and worker, named after the root variables."""
+
+    agent_enabled: bool
+    agent_prefect_labels: list[str]
+    agent_work_pool_name: str = Field(min_length=1)
+    postgresql_database: str = Field(min_length=1)
+    postgresql_username: str = Field(min_length=1)
+    postgresql_use_subchart: bool
+    postgresql_external_hostname: str
+    postgresql_existing_secret: str

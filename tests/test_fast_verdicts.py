@@ -74,7 +74,8 @@ def write_stack(directory: Path, port: Any) -> Path:
     tools = {
         "mlflow": {"endpoints": {"tracking": f"http://127.0.0.1:{port()}"}},
         "prefect": {"endpoints": {"api": f"http://127.0.0.1:{port()}/api"},
-                    "expect": {"worker": True, "work_pool": "pool", "work_queues": []}},
+                    "expect": {"worker": True, "work_pool": "pool", "work_queues": [],
+                               "work_pool_type": "process"}},
         "feast": {"endpoints": {"feature_server": f"http://127.0.0.1:{port()}"},
                   "expect": {"project": "p", "online_store": "sqlite", "registry": "file",
                              "feature_store_yaml": feature_store, "password_env": {}}},

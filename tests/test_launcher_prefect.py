@@ -9,8 +9,9 @@ import requests
 
 from harness.errors import BadInputError
 from harness.launchers.postgres import PostgresLauncher
-from harness.launchers.prefect import PrefectLauncher, PrefectSettings
+from harness.launchers.prefect import PrefectLauncher
 from harness.secrets import SecretStore
+from harness.settings import PrefectSettings
 from tests import launching
 
 if TYPE_CHECKING:

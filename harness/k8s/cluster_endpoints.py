@@ -2,19 +2,21 @@
 tool, the URL a client of that tool uses through it (under the endpoint names the local target
 gives the same tool, so the same checks read them), and what the checks expect of the tool.
 
-The expectations come from the scenario (`harness.settings`), as on the local target. MLflow's
-and Dask's checks need nothing more, so they run on a cluster. The other tools' checks need
-per-target helpers that are not built yet (a way for the cluster to reach what a check makes:
-flow code, a Feast repository, a model artifact; facts read inside pods); they are skipped
-with that reason (`pending`), as are single checks that need what a cluster does not offer the
-harness yet (`PENDING_CHECKS`). A tool whose endpoint is not one a client uses (Seldon's is
-the operator's admission webhook) gets no forward.
+The expectations come from the scenario (`harness.settings`), as on the local target, and
+from the rendered values where the cluster runs what the chart says (the Prefect pool's type).
+MLflow's, Dask's and Prefect's checks need nothing more, so they run on a cluster. The other
+tools' checks need per-target helpers that are not built yet (a way for the cluster to reach
+what a check makes: a Feast repository, a model artifact; facts read inside pods); they are
+skipped with that reason (`pending`), as are single checks that need what a cluster does not
+offer the harness yet (`PENDING_CHECKS`, e.g. a deployment's flow code). A tool whose
+endpoint is not one a client uses (Seldon's is the operator's admission webhook) gets no
+forward.
 
 Public API:
     CLIENT_URLS: tool -> (endpoint name, URL template with {address})
     RUNS_ON_CLUSTER: tools whose checks run on a cluster
     forward_of(tool, endpoint) -> Forward | None
-    tool_entry(tool, port, scenario) -> ToolEntry
+    tool_entry(tool, port, scenario, releases=()) -> ToolEntry
     pending(tools) -> dict[str, str]    skip reasons, per tool or check id
 """
 
@@ -23,11 +25,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness.k8s.forwards import LOCALHOST, Forward
-from harness.settings import DaskSettings
+from harness.settings import DaskSettings, PrefectSettings
 from harness.stack import ToolEntry
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from harness.scenario import Scenario
+    from harness.static.render import Release
 
 CLIENT_URLS = {
     "mlflow": ("tracking", "http://{address}"),
@@ -36,13 +41,13 @@ CLIENT_URLS = {
     "dask": ("scheduler", "tcp://{address}"),
     "feast": ("feature_server", "http://{address}"),
 }
-RUNS_ON_CLUSTER = frozenset({"mlflow", "dask"})
+RUNS_ON_CLUSTER = frozenset({"mlflow", "dask", "prefect"})
 NO_CLIENT_ENDPOINT = {
     "seldon": ("its endpoint is the operator's admission webhook; a SeldonDeployment's "
                "inference endpoint exists per deployment"),
 }
 PENDING = ("the kubernetes target does not give {tool}'s checks a way to reach what they "
-           "make in the cluster yet (flow code, a feature repository, facts inside pods); "
+           "make in the cluster yet (a feature repository, facts inside pods); "
            "{tool} was applied, its workloads became ready and its endpoint answered "
            "through a port-forward")
 _DATABASE = ("the scenario's external database is reachable inside the cluster only; the "
@@ -52,6 +57,9 @@ PENDING_CHECKS = {
     "prefect.postgres-backend": _DATABASE,
     "mlflow.restart-persistence": ("restarting a tool on a cluster (deleting its pods and "
                                    "waiting for the new ones) is not built yet"),
+    "prefect.deployment-run": ("the worker's flow-run pods must pull the flow code from "
+                               "storage the stack reaches; that per-target helper is not "
+                               "built yet"),
 }
 
 
@@ -63,14 +71,24 @@ def forward_of(tool: str, endpoint: dict[str, Any]) -> Forward | None:
                    int(endpoint["port"]))
 
 
-def tool_entry(tool: str, port: int, scenario: Scenario) -> ToolEntry:
-    """The tool as the checks see it through its forward on local `port`."""
+def tool_entry(tool: str, port: int, scenario: Scenario,
+               releases: Sequence[Release] = ()) -> ToolEntry:
+    """The tool as the checks see it through its forward on local `port`; `releases` are the
+    scenario's rendered releases (what the cluster runs, where a check compares with it).
+    """
     name, template = CLIENT_URLS[tool]
     expect: dict[str, Any] = {}
     if tool == "dask":  # as the local target: the worker count and environment asked for
-        settings = DaskSettings.from_scenario(scenario)
-        expect = {"workers": settings.worker_replicas,
-                  "worker_environment": settings.environment}
+        dask = DaskSettings.from_scenario(scenario)
+        expect = {"workers": dask.worker_replicas, "worker_environment": dask.environment}
+    elif tool == "prefect":
+        prefect = PrefectSettings.from_scenario(scenario)
+        worker = next((r.values for r in releases if r.chart == "prefect-worker"), {})
+        expect = {"worker": prefect.agent_enabled, "work_pool": prefect.agent_work_pool_name,
+                  "work_queues": list(prefect.agent_prefect_labels), "database": "postgresql",
+                  # The pool the chart's worker creates: its type is the worker's own.
+                  "work_pool_type": ((worker.get("worker") or {}).get("config") or {}).get(
+                      "type", "kubernetes")}
     return ToolEntry(endpoints={name: template.format(address=f"{LOCALHOST}:{port}")},
                      expect=expect)
 

@@ -8,13 +8,12 @@ import signal
 from typing import TYPE_CHECKING
 
 import requests
-from pydantic import Field
 
 from harness.errors import ProvisionError
 from harness.launchers._database import external_database_of
 from harness.launchers._installed import installed_versions
 from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
-from harness.settings import ToolSettings
+from harness.settings import PrefectSettings
 from harness.stack import ToolEntry
 
 if TYPE_CHECKING:
@@ -32,19 +31,6 @@ def existing_secret_password(secret_name: str) -> str:
     chart reads for an external database; the run generates it as an operator would create it.
     """
     return f"{secret_name}.password"
-
-
-class PrefectSettings(ToolSettings):
-    """Prefect server and worker, named after the root variables."""
-
-    agent_enabled: bool
-    agent_prefect_labels: list[str]
-    agent_work_pool_name: str = Field(min_length=1)
-    postgresql_database: str = Field(min_length=1)
-    postgresql_username: str = Field(min_length=1)
-    postgresql_use_subchart: bool
-    postgresql_external_hostname: str
-    postgresql_existing_secret: str
 
 
 class PrefectLauncher(Launcher):
@@ -165,6 +151,9 @@ class PrefectLauncher(Launcher):
             "worker": self.settings.agent_enabled,
             "work_pool": self.settings.agent_work_pool_name,
             "work_queues": list(self.settings.agent_prefect_labels),
+            # The chart's worker creates a `kubernetes` pool; a local worker runs flows as
+            # processes, so its pool is of that type (a difference of the local target).
+            "work_pool_type": "process",
             "database": "postgresql",
         }
         endpoints, credentials = {"api": self.url}, {}

@@ -9,7 +9,7 @@ run's own namespaces. `up` applies the root module into those namespaces (`Clust
 waits for every workload the rendered charts create (`ReadinessGate`; on failure the
 diagnostics bundle is written), forwards each tool's endpoint (`PortForwards`) and probes
 the tool through it; `down` stops the forwards, destroys, and deletes whatever still carries
-the run's label. MLflow's and Dask's checks run through the forwards; the other tools' need
+the run's label. MLflow's, Dask's and Prefect's checks run through the forwards; the others need
 per-target helpers not built yet and are skipped with that reason
 (`harness.k8s.cluster_endpoints.pending`).
 
@@ -210,7 +210,7 @@ class KubernetesTarget(Target):
             forward = forward_of(tool, endpoint)
             if forward is None:
                 continue
-            entry = tool_entry(tool, self.forwards.start(forward), scenario)
+            entry = tool_entry(tool, self.forwards.start(forward), scenario, self.releases)
             verdict = probe(tool, entry)
             if verdict.dead or verdict.other:
                 raise ProvisionError(f"{verdict.dead or verdict.other} (through the "

@@ -46,10 +46,24 @@ def test_every_check_that_does_not_run_on_a_cluster_says_why() -> None:
     reasons = pending(list(TOOLS))
     assert set(reasons) == (set(TOOLS) - RUNS_ON_CLUSTER) | set(PENDING_CHECKS)
     assert "admission webhook" in reasons["seldon"]
-    assert "flow code" in reasons["prefect"]
+    assert "feature repository" in reasons["feast"]
+    assert "flow code" in reasons["prefect.deployment-run"]
     assert set(PENDING_CHECKS) <= known_check_ids()  # each names a real check
 
 
 def test_only_the_selected_tools_checks_are_listed() -> None:
     assert pending(["dask"]) == {}
     assert set(pending(["mlflow"])) == {"mlflow.postgres-backend", "mlflow.restart-persistence"}
+
+
+def test_prefect_expects_the_pool_type_the_charts_worker_creates() -> None:
+    from harness.static.render import Release
+
+    scenario = load_scenario("defaults")
+    worker = Release(module="prefect", name="prefect-worker", chart="prefect-worker",
+                     version="2025.1.0", repository="", namespace="prefect",
+                     values={"worker": {"config": {"type": "kubernetes", "workPool": "p"}}})
+    expect = tool_entry("prefect", 4200, scenario, [worker]).expect
+    assert expect["work_pool_type"] == "kubernetes"
+    assert expect["work_pool"] == scenario.var("agent_work_pool_name")
+    assert expect["worker"] is scenario.var("agent_enabled")
