@@ -4,17 +4,19 @@ gives the same tool, so the same checks read them), and what the checks expect o
 
 The expectations come from the scenario (`harness.settings`), as on the local target, and
 from the rendered values where the cluster runs what the chart says (the Prefect pool's type).
-MLflow's, Dask's and Prefect's checks need nothing more, so they run on a cluster. The other
-tools' checks need per-target helpers that are not built yet (a way for the cluster to reach
-what a check makes: a Feast repository, a model artifact; facts read inside pods); they are
-skipped with that reason (`pending`), as are single checks that need what a cluster does not
-offer the harness yet (`PENDING_CHECKS`, e.g. a deployment's flow code). A tool whose
+MLflow's, Dask's, Prefect's and JupyterHub's checks need nothing more, so they run on a
+cluster. Feast's and Seldon's need per-target helpers that are not built yet (a way for the
+cluster to reach what a check makes: a Feast repository, a model artifact); they are skipped
+with that reason (`pending`), as are single checks that need what a cluster does not offer the
+harness yet or cannot apply there (`PENDING_CHECKS`: a deployment's flow code, facts read
+inside pods, GitHub's real login). A tool whose
 endpoint is not one a client uses (Seldon's is the operator's admission webhook) gets no
 forward.
 
 Public API:
     CLIENT_URLS: tool -> (endpoint name, URL template with {address})
     RUNS_ON_CLUSTER: tools whose checks run on a cluster
+    CREDENTIALS: tool -> {credential: run secret}
     forward_of(tool, endpoint) -> Forward | None
     tool_entry(tool, port, scenario, releases=()) -> ToolEntry
     pending(tools) -> dict[str, str]    skip reasons, per tool or check id
@@ -41,7 +43,7 @@ CLIENT_URLS = {
     "dask": ("scheduler", "tcp://{address}"),
     "feast": ("feature_server", "http://{address}"),
 }
-RUNS_ON_CLUSTER = frozenset({"mlflow", "dask", "prefect"})
+RUNS_ON_CLUSTER = frozenset({"mlflow", "dask", "prefect", "jupyterhub"})
 NO_CLIENT_ENDPOINT = {
     "seldon": ("its endpoint is the operator's admission webhook; a SeldonDeployment's "
                "inference endpoint exists per deployment"),
@@ -60,7 +62,17 @@ PENDING_CHECKS = {
     "prefect.deployment-run": ("the worker's flow-run pods must pull the flow code from "
                                "storage the stack reaches; that per-target helper is not "
                                "built yet"),
+    "jupyterhub.storage": ("a user's persistent storage is read inside the single-user pod "
+                           "(testinfra's kubectl backend); that per-target helper is not "
+                           "built yet"),
+    **{f"jupyterhub.{check}": ("cannot apply on a cluster: the checks log in through the "
+                               "local target's GitHub stand-in; a cluster's hub sends users "
+                               "to the real GitHub, whose login the checks cannot drive")
+       for check in ("oauth-redirect", "oauth-member", "oauth-non-member", "oauth-admin",
+                     "oauth-dummy-refused")},
 }
+# The credential each tool's checks read, by the run secret that holds it.
+CREDENTIALS = {"jupyterhub": {"dummy_password": "dummy_password"}}
 
 
 def forward_of(tool: str, endpoint: dict[str, Any]) -> Forward | None:
@@ -89,6 +101,8 @@ def tool_entry(tool: str, port: int, scenario: Scenario,
                   # The pool the chart's worker creates: its type is the worker's own.
                   "work_pool_type": ((worker.get("worker") or {}).get("config") or {}).get(
                       "type", "kubernetes")}
+    elif tool == "jupyterhub":
+        expect = {"authenticator": "github" if scenario.var("oauth_github_enable") else "dummy"}
     return ToolEntry(endpoints={name: template.format(address=f"{LOCALHOST}:{port}")},
                      expect=expect)
 

@@ -9,8 +9,8 @@ run's own namespaces. `up` applies the root module into those namespaces (`Clust
 waits for every workload the rendered charts create (`ReadinessGate`; on failure the
 diagnostics bundle is written), forwards each tool's endpoint (`PortForwards`) and probes
 the tool through it; `down` stops the forwards, destroys, and deletes whatever still carries
-the run's label. MLflow's, Dask's and Prefect's checks run through the forwards; the others need
-per-target helpers not built yet and are skipped with that reason
+the run's label. MLflow's, Dask's, Prefect's and JupyterHub's checks run through the forwards;
+Feast's and Seldon's need per-target helpers not built yet and are skipped with that reason
 (`harness.k8s.cluster_endpoints.pending`).
 
 Options: `namespace_prefix` (default `mlops`), `kube_version` (the minor version the cluster
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from harness.errors import BadInputError, ProvisionError
-from harness.k8s.cluster_endpoints import forward_of, pending, tool_entry
+from harness.k8s.cluster_endpoints import CREDENTIALS, forward_of, pending, tool_entry
 from harness.k8s.namespaces import run_labels, run_namespace
 from harness.scenario import TOOLS
 from harness.targets.base import NOT_SELECTED, Target
@@ -160,6 +160,8 @@ class KubernetesTarget(Target):
         assert self.secrets is not None
         self.run_dir = run_dir
         reader = self.reader or ApiReader(self.connection.api_client)
+        if "jupyterhub" in self.namespaces:
+            self._keep_dummy_password(scenario)
         self.cluster = ClusterApply(
             run_dir, context=self.connection.context, kubeconfig=kubeconfig_path(),
             namespaces=self.namespaces, tfvars=scenario.effective_tfvars(),
@@ -211,6 +213,8 @@ class KubernetesTarget(Target):
             if forward is None:
                 continue
             entry = tool_entry(tool, self.forwards.start(forward), scenario, self.releases)
+            entry.credentials = {name: self.secrets.ref(secret)  # type: ignore[union-attr]
+                                 for name, secret in CREDENTIALS.get(tool, {}).items()}
             verdict = probe(tool, entry)
             if verdict.dead or verdict.other:
                 raise ProvisionError(f"{verdict.dead or verdict.other} (through the "
@@ -245,6 +249,16 @@ class KubernetesTarget(Target):
         redact = self.secrets.redactor if self.secrets is not None else str
         bundle = write_bundle(reader, self.namespaces.values(), self.run_dir, redact=redact)
         return f"; diagnostics in {self.run_dir / bundle.index}"
+
+    def _keep_dummy_password(self, scenario: Scenario) -> None:
+        """The hub's shared password, which the checks log in with: the run's when it has one
+        (`TF_VAR_dummy_password`), else the scenario's (the module's default).
+        """
+        assert self.secrets is not None
+        try:
+            self.secrets.get("dummy_password")
+        except KeyError:
+            self.secrets.put("dummy_password", str(scenario.var("dummy_password")))
 
     def _variables_secrets(self) -> dict[str, str]:
         """The run's values of the root module's sensitive variables, for `TF_VAR_*`."""

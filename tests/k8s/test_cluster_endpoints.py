@@ -47,6 +47,7 @@ def test_every_check_that_does_not_run_on_a_cluster_says_why() -> None:
     assert set(reasons) == (set(TOOLS) - RUNS_ON_CLUSTER) | set(PENDING_CHECKS)
     assert "admission webhook" in reasons["seldon"]
     assert "feature repository" in reasons["feast"]
+    assert "real GitHub" in reasons["jupyterhub.oauth-member"]
     assert "flow code" in reasons["prefect.deployment-run"]
     assert set(PENDING_CHECKS) <= known_check_ids()  # each names a real check
 
@@ -54,6 +55,13 @@ def test_every_check_that_does_not_run_on_a_cluster_says_why() -> None:
 def test_only_the_selected_tools_checks_are_listed() -> None:
     assert pending(["dask"]) == {}
     assert set(pending(["mlflow"])) == {"mlflow.postgres-backend", "mlflow.restart-persistence"}
+
+
+def test_the_hub_expects_the_scenarios_authenticator() -> None:
+    assert tool_entry("jupyterhub", 80, load_scenario("defaults")).expect == {
+        "authenticator": "dummy"}
+    assert tool_entry("jupyterhub", 80, load_scenario("oauth")).expect == {
+        "authenticator": "github"}
 
 
 def test_prefect_expects_the_pool_type_the_charts_worker_creates() -> None:

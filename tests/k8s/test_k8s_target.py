@@ -235,3 +235,16 @@ def test_sweep_refuses_a_bad_age_before_asking_the_cluster(standin: ApiServerSta
     assert done.returncode == 2
     assert "--older-than" in done.stderr
     assert standin.requests == []
+
+
+def test_the_hubs_shared_password_is_the_runs_or_the_scenarios() -> None:
+    target = get_target("k8s://minikube")
+    assert isinstance(target, KubernetesTarget)
+    target.secrets = SecretStore()
+    target._keep_dummy_password(load_scenario("defaults"))
+    assert target.secrets.get("dummy_password") == load_scenario("defaults").var("dummy_password")
+    given = SecretStore()
+    given.put("dummy_password", "from-TF_VAR")
+    target.secrets = given
+    target._keep_dummy_password(load_scenario("defaults"))
+    assert given.get("dummy_password") == "from-TF_VAR"
