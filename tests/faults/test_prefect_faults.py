@@ -7,6 +7,7 @@ missed heartbeats, so a worker that never ran in the pool is the fast, honest wa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -56,24 +57,31 @@ def online(api: str, pool: str) -> list[str]:
         if found.status_code == 200 else []
 
 
-@pytest.fixture
-def worker_on_other_pool(prefect: Started, tmp_path: Path) -> Iterator[str]:
-    """A real process worker polling `OTHER_POOL`, online; killed afterwards."""
+@contextlib.contextmanager
+def process_worker(prefect: Started, home: Path, pool: str, name: str) -> Iterator[str]:
+    """A real process worker polling `pool`, online; killed afterwards."""
     api = prefect.stack.tools["prefect"].endpoints["api"]
-    env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "home"),
+    env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(home),
            "PREFECT_WORKER_WEBSERVER_HOST": "127.0.0.1",
            "PREFECT_WORKER_WEBSERVER_PORT": str(free_port())}
     process = subprocess.Popen(
-        PythonEnv().module("prefect", "worker", "start", "--pool", OTHER_POOL, "--type",
-                           "process", "--name", "other-worker", "--install-policy", "never"),
+        PythonEnv().module("prefect", "worker", "start", "--pool", pool, "--type",
+                           "process", "--name", name, "--install-policy", "never"),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        wait_until(lambda: online(api, OTHER_POOL), timeout_s=180,
-                   what=f"a worker online in {OTHER_POOL}", interval_s=1)
-        yield OTHER_POOL
+        wait_until(lambda: name in online(api, pool), timeout_s=180,
+                   what=f"worker {name} online in {pool}", interval_s=1)
+        yield pool
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def worker_on_other_pool(prefect: Started, tmp_path: Path) -> Iterator[str]:
+    """A real process worker polling `OTHER_POOL`, online; killed afterwards."""
+    with process_worker(prefect, tmp_path / "home", OTHER_POOL, "other-worker") as pool:
+        yield pool
 
 
 def test_no_worker(prefect: Started) -> None:
@@ -93,3 +101,17 @@ def test_worker_on_other_pool(prefect: Started, worker_on_other_pool: str) -> No
                       says=(f"a worker online in pool {pool!r}",))
     assert f"'{worker_on_other_pool}': ['other-worker']" in \
         verdict.checks["prefect.deployment-run"]["message"]
+
+
+def test_pool_of_another_type(prefect: Started, tmp_path: Path) -> None:
+    """A worker online in the right pool, but the pool is not of the type the target's worker
+    creates (a cluster's chart worker makes a `kubernetes` pool; here it is `process`).
+    """
+    broken = broken_copy(prefect.stack)
+    broken.tools["prefect"].expect.update(worker=True, work_pool_type="kubernetes")
+    stack_file = write_stack(broken, prefect.directory, "pool-type")
+    pool = prefect.stack.tools["prefect"].expect["work_pool"]
+    with process_worker(prefect, tmp_path / "home", pool, "typed-worker"):
+        verdict = run_check(stack_file, keyword="worker_polls")
+    assert_caught(verdict, "prefect.worker:pool-of-another-type", "prefect.worker",
+                  says=("work pool type: expected 'kubernetes', got 'process'",))
