@@ -283,9 +283,9 @@ def _provision_and_check(
     phases["checks"] = time.monotonic() - mark
     failing = frozenset(str(raw["tool"]) for raw in outcome.results.get("checks", [])
                         if raw.get("status") in {"fail", "error"})
-    collected_by_target = target.diagnostics_of(run_dir, failing, options.diagnostics_always)
+    by_target = target.diagnostics_of(run_dir, failing, options.diagnostics_always)
     result.checks += checks_from_results(outcome.results, lambda tool: "; ".join(
-        [_logs_of(run_dir, tool), *filter(None, [collected_by_target.get(tool)])]))
+        filter(None, [_logs_of(run_dir, tool), by_target.get(tool)])))
     for tool, components in outcome.results.get("versions", {}).items():
         result.versions.setdefault(tool, {}).update(components)
     if outcome.infrastructure_error:

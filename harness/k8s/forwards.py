@@ -169,7 +169,8 @@ class PortForwards:
         """The pid of forward `name`'s kubectl while it forwards; None while it restarts."""
         for running in self._supervisor.running:
             process = running.executor.process
-            if running.spec.name == f"port-forward-{name}" and not running.stopping \
+            forward = self._forwards.get(running.spec.name)
+            if forward is not None and forward.name == name and not running.stopping \
                     and process is not None and process.poll() is None:
                 return process.pid
         return None

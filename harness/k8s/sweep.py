@@ -6,18 +6,21 @@ has no such label. Deleting a namespace deletes everything in it.
 
 Public API:
     sweep(connection, older_than, now=None, dry_run=False) -> list[str]   the names chosen
+    delete_run(connection, run_id) -> list[str]    a run's own namespaces, at its teardown
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ProvisionError
 from harness.k8s.connection import cause_of
-from harness.k8s.namespaces import MANAGED_BY, MANAGER, stale
+from harness.k8s.namespaces import MANAGED_BY, MANAGER, RUN_ID_LABEL, run_labels, stale
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from harness.k8s.connection import Connection
 
 TIMEOUT_S = (5, 30)
@@ -31,15 +34,31 @@ def sweep(connection: Connection, older_than: timedelta, now: datetime | None = 
     Raises:
         ProvisionError: the API refused or failed a call; names the call and the cause.
     """
+    # The label selector narrows what the API returns; `stale` checks the label again.
+    return _delete(connection, f"{MANAGED_BY}={MANAGER}",
+                   lambda listed: stale(listed, older_than, now or datetime.now(UTC)), dry_run)
+
+
+def delete_run(connection: Connection, run_id: str) -> list[str]:
+    """Delete every namespace labelled with run `run_id`; return their names.
+
+    Raises:
+        ProvisionError: as `sweep`.
+    """
+    return _delete(connection, f"{RUN_ID_LABEL}={run_labels(run_id)[RUN_ID_LABEL]}",
+                   lambda listed: [ns.metadata.name for ns in listed
+                                   if ns.metadata is not None and ns.metadata.name])
+
+
+def _delete(connection: Connection, selector: str,
+            choose: Callable[[list[Any]], list[str]], dry_run: bool = False) -> list[str]:
     from kubernetes import client  # noqa: PLC0415 - heavy; only the cluster target uses it
 
     core = client.CoreV1Api(connection.api_client)
-    # The label selector narrows what the API returns; `stale` checks the label again.
     doing = "list namespaces"
     try:
-        listed = core.list_namespace(label_selector=f"{MANAGED_BY}={MANAGER}",
-                                     _request_timeout=TIMEOUT_S).items
-        chosen = stale(listed, older_than, now or datetime.now(UTC))
+        chosen = choose(core.list_namespace(label_selector=selector,
+                                            _request_timeout=TIMEOUT_S).items)
         for name in [] if dry_run else chosen:
             doing = f"delete namespace {name}"
             core.delete_namespace(name, _request_timeout=TIMEOUT_S)

@@ -33,6 +33,11 @@ def existing_secret_password(secret_name: str) -> str:
     return f"{secret_name}.password"
 
 
+# The chart's worker creates a `kubernetes` pool; a local worker runs flows as processes, so
+# its pool is of that type (a difference of the local target, which the checks expect).
+WORKER_TYPE = "process"
+
+
 class PrefectLauncher(Launcher):
     """The API server, then (with `agent_enabled`) its work pool, queues and a process worker."""
 
@@ -116,7 +121,7 @@ class PrefectLauncher(Launcher):
             name="prefect-worker",
             argv=self.context.python.module(
                 "prefect", "worker", "start", "--pool", self.work_pool,
-                "--type", "process", "--name", "local-worker", "--with-healthcheck",
+                "--type", WORKER_TYPE, "--name", "local-worker", "--with-healthcheck",
                 "--install-policy", "never", *queues),
             env={**self._environment("worker"), **self.worker_timing,
                  "PREFECT_WORKER_WEBSERVER_HOST": "127.0.0.1",
@@ -133,7 +138,7 @@ class PrefectLauncher(Launcher):
         pool = self.work_pool
         try:
             response = requests.post(f"{self.url}/work_pools/",
-                                     json={"name": pool, "type": "process"}, timeout=30)
+                                     json={"name": pool, "type": WORKER_TYPE}, timeout=30)
             response.raise_for_status()
             for queue in self.work_queues:
                 response = requests.post(f"{self.url}/work_pools/{pool}/queues/",
@@ -151,9 +156,7 @@ class PrefectLauncher(Launcher):
             "worker": self.settings.agent_enabled,
             "work_pool": self.settings.agent_work_pool_name,
             "work_queues": list(self.settings.agent_prefect_labels),
-            # The chart's worker creates a `kubernetes` pool; a local worker runs flows as
-            # processes, so its pool is of that type (a difference of the local target).
-            "work_pool_type": "process",
+            "work_pool_type": WORKER_TYPE,
             "database": "postgresql",
         }
         endpoints, credentials = {"api": self.url}, {}

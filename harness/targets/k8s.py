@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from harness.k8s.apply import ClusterApply
     from harness.k8s.cluster import ClusterReader
     from harness.k8s.connection import Connection
+    from harness.k8s.diagnostics import Bundle
     from harness.k8s.forwards import Forward, PortForwards
     from harness.scenario import Scenario
     from harness.secrets import SecretStore
@@ -150,7 +151,6 @@ class KubernetesTarget(Target):
                 cause; the diagnostics bundle is written), or an endpoint does not answer.
         """
         from harness.k8s.apply import ClusterApply  # noqa: PLC0415 - the cluster path only
-        from harness.k8s.cluster import ApiReader  # noqa: PLC0415
         from harness.k8s.connection import kubeconfig_path  # noqa: PLC0415
         from harness.k8s.readiness import ReadinessGate  # noqa: PLC0415
         from harness.k8s.run_workloads import run_workloads  # noqa: PLC0415
@@ -159,7 +159,7 @@ class KubernetesTarget(Target):
         assert self.connection is not None
         assert self.secrets is not None
         self.run_dir = run_dir
-        reader = self.reader or ApiReader(self.connection.api_client)
+        reader = self._reader()
         if "jupyterhub" in self.namespaces:
             self._keep_dummy_password(scenario)
         self.cluster = ClusterApply(
@@ -179,7 +179,8 @@ class KubernetesTarget(Target):
         try:
             gate.wait()
         except ProvisionError as exc:
-            raise ProvisionError(f"{exc}{self._diagnose(reader)}") from exc
+            bundle = self._write_bundle(run_dir)
+            raise ProvisionError(f"{exc}; diagnostics in {run_dir / bundle.index}") from exc
         self._ready_s = {tool: round(time.monotonic() - started, 1) for tool in self.namespaces}
         stack = Stack(target=self.url, scenario=scenario.name, run_id=run_dir.name,
                       skip=dict(self.skipped))
@@ -231,24 +232,23 @@ class KubernetesTarget(Target):
         """
         if not (failing or always) or self.connection is None or not self.namespaces:
             return {}
-        from harness.k8s.cluster import ApiReader  # noqa: PLC0415
-        from harness.k8s.diagnostics import write_bundle  # noqa: PLC0415
-
-        reader = self.reader or ApiReader(self.connection.api_client)
-        redact = self.secrets.redactor if self.secrets is not None else str
-        bundle = write_bundle(reader, self.namespaces.values(), run_dir, redact=redact)
+        bundle = self._write_bundle(run_dir)
         return {tool: line for tool, namespace in self.namespaces.items()
                 if (line := bundle.summary(namespace))}
 
-    def _diagnose(self, reader: Any) -> str:
-        """Write the diagnostics bundle of the run's namespaces; say where, for the message."""
+    def _write_bundle(self, run_dir: Path) -> Bundle:
+        """The diagnostics bundle of the run's namespaces, under `run_dir/diagnostics/`."""
         from harness.k8s.diagnostics import write_bundle  # noqa: PLC0415
 
-        if self.run_dir is None:
-            return ""
         redact = self.secrets.redactor if self.secrets is not None else str
-        bundle = write_bundle(reader, self.namespaces.values(), self.run_dir, redact=redact)
-        return f"; diagnostics in {self.run_dir / bundle.index}"
+        return write_bundle(self._reader(), self.namespaces.values(), run_dir, redact=redact)
+
+    def _reader(self) -> ClusterReader:
+        """The cluster as the gate and the diagnostics read it (a test's recording, if set)."""
+        from harness.k8s.cluster import ApiReader  # noqa: PLC0415
+
+        assert self.connection is not None
+        return self.reader or ApiReader(self.connection.api_client)
 
     def _keep_dummy_password(self, scenario: Scenario) -> None:
         """The hub's shared password, which the checks log in with: the run's when it has one
@@ -310,23 +310,13 @@ class KubernetesTarget(Target):
         return problems
 
     def _delete_labelled(self, run_id: str) -> list[str]:
-        from kubernetes import client  # noqa: PLC0415
-
-        from harness.k8s.connection import cause_of  # noqa: PLC0415
-        from harness.k8s.namespaces import RUN_ID_LABEL  # noqa: PLC0415
+        from harness.k8s.sweep import delete_run  # noqa: PLC0415
 
         assert self.connection is not None
-        core = client.CoreV1Api(self.connection.api_client)
-        label = run_labels(run_id)[RUN_ID_LABEL]
         try:
-            left = core.list_namespace(label_selector=f"{RUN_ID_LABEL}={label}",
-                                       _request_timeout=(5, 30)).items
-            for namespace in left:
-                if namespace.metadata is not None and namespace.metadata.name:
-                    core.delete_namespace(namespace.metadata.name, _request_timeout=(5, 30))
-        except Exception as exc:  # teardown reports and goes on
-            return [f"cannot delete the run's namespaces: {cause_of(exc)}; `mlops-conformance "
-                    "sweep` removes them later"]
+            delete_run(self.connection, run_id)
+        except ProvisionError as exc:  # teardown reports and goes on
+            return [f"{exc}; `mlops-conformance sweep` removes the run's namespaces later"]
         return []
 
 
