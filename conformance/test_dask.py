@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from harness.checks import expect, expect_equal
 from harness.errors import WaitTimeoutError
+from harness.host_facts import host_of
 from harness.versioning import version_problems
 from harness.wait import wait_until
 
@@ -86,17 +89,27 @@ def test_worker_count(client: Client, expected_workers: int, starting_workers: d
 
 @pytest.mark.check("dask.worker-environment")
 def test_worker_environment(client: Client, stack: Stack) -> None:
-    """Every worker process sees the scenario's `worker_environment_variables`."""
+    """Every worker process sees the scenario's `worker_environment_variables`, as it reads
+    them and as the kernel holds them where it runs (inside its pod on a cluster).
+    """
     wanted: dict[str, str] = stack.tools["dask"].expect.get("worker_environment", {})
     expect("dask", wanted, "the scenario to set at least one worker environment variable")
 
-    def read_environment(names: list[str]) -> dict[str, str | None]:
-        return {name: os.environ.get(name) for name in names}
+    def read_environment(names: list[str]) -> tuple[dict[str, str | None], str, int]:
+        return ({name: os.environ.get(name) for name in names}, socket.gethostname(),
+                os.getpid())
 
     seen: dict[str, Any] = client.run(read_environment, sorted(wanted))
     expect("dask", seen, "at least one worker to answer")
-    for worker, environment in sorted(seen.items()):
-        expect_equal("dask", f"environment of worker {worker}", wanted, environment)
+    for worker, (environment, hostname, pid) in sorted(seen.items()):
+        expect_equal("dask", f"environment of worker {worker} as it reads it", wanted,
+                     environment)
+        # Read again where the worker runs (in its pod on a cluster): what it was started
+        # with, so a variable set only inside the process does not pass for the chart's.
+        place = host_of(stack, "dask", hostname)
+        started = place.process_environment(pid)
+        expect_equal("dask", f"environment of worker {worker} (process {pid}) read "
+                     f"{place.where}", wanted, {name: started.get(name) for name in wanted})
 
 
 def computed(client: Client, collection: Any, what: str) -> Any:
@@ -147,7 +160,8 @@ def test_versions_match(
     stack: Stack, client: Client, record_version: Callable[[str, str, str], None]
 ) -> None:
     """Client, scheduler and every worker connected now run matching package versions, and
-    the scheduler and workers run the `distributed` the target says they run; all recorded.
+    the scheduler and workers run the `distributed` the target says they run and that is
+    installed where each worker runs (inside its pod on a cluster); all recorded.
     """
     versions = client.get_versions(check=False)
     sides: dict[str, dict[str, Any]] = {"client": versions["client"]["packages"],
@@ -170,9 +184,27 @@ def test_versions_match(
     problems += version_problems("scheduler", scheduler, claimed=claimed.get("scheduler"))
     for address, version in sorted(workers.items()):
         problems += version_problems(f"worker {address}", version, claimed=claimed.get("workers"))
+    problems += _installed_problems(stack, client, workers)
     if problems:
         raise AssertionError("dask: versions of client, scheduler and workers disagree: "
                              + "; ".join(problems))
+
+
+def _installed_problems(stack: Stack, client: Client, reported: dict[str, str]) -> list[str]:
+    """Where each worker runs (inside its pod on a cluster): `distributed` as installed for
+    the worker's interpreter, against the version the worker reports.
+    """
+    def place() -> tuple[str, str]:
+        return socket.gethostname(), sys.executable
+
+    problems = []
+    for address, (hostname, python) in sorted(client.run(place).items()):
+        spot = host_of(stack, "dask", hostname)
+        installed = spot.installed_version(python, "distributed")
+        if address in reported and installed != reported[address]:
+            problems.append(f"worker {address} reports distributed {reported[address]} but "
+                            f"{python} {spot.where} has {installed} installed")
+    return problems
 
 
 # Last in the module on purpose: a worker lost during any Dask check above is noticed here.

@@ -15,6 +15,7 @@ import requests
 
 from harness.checks import expect, expect_equal
 from harness.errors import WaitTimeoutError
+from harness.host_facts import host_of
 from harness.versioning import expect_versions
 from harness.wait import wait_until
 
@@ -324,20 +325,31 @@ def test_kernel_executes(user: Spawned) -> None:
 
 @pytest.mark.check("jupyterhub.storage")
 def test_storage_writable(stack: Stack, user: Spawned) -> None:
-    """`singleuser_storage_mount_path` exists in the user's server, is writable, reads back."""
+    """`singleuser_storage_mount_path` exists in the user's server, is writable, and what the
+    server writes there reads back where the server runs (inside its pod on a cluster, where
+    the path must also be a mounted volume, or the user's files die with the pod).
+    """
     served = user.get()
-    path = stack.tools["jupyterhub"].expect["storage_path"].format(username=served.name)
+    expected = stack.tools["jupyterhub"].expect
+    path = expected["storage_path"].format(username=served.name)
     payload = secrets.token_hex(16)
-    code = (f"import os, pathlib\np = pathlib.Path({path!r})\n"
-            f"print(p.is_dir(), os.access(p, os.W_OK))\n"
+    code = (f"import os, pathlib, socket\np = pathlib.Path({path!r})\n"
+            f"print(socket.gethostname(), p.is_dir(), os.access(p, os.W_OK))\n"
             f"if p.is_dir():\n"
             f"    (p / 'conformance-probe.txt').write_text({payload!r})\n"
             f"    print((p / 'conformance-probe.txt').read_text())")
-    lines = run_code(served, code).split()
+    hostname, *lines = run_code(served, code).split()
     expect_equal("jupyterhub", f"{path} is a directory and writable", ["True", "True"],
                  lines[:2])
-    expect_equal("jupyterhub", "content read back from the storage path", [payload],
-                 lines[2:3])
+    expect_equal("jupyterhub", "content read back by the server from the storage path",
+                 [payload], lines[2:3])
+    place = host_of(stack, "jupyterhub", hostname)
+    probe = f"{path.rstrip('/')}/conformance-probe.txt"
+    expect_equal("jupyterhub", f"content of {probe} read {place.where}", payload,
+                 place.read_text(probe))
+    if expected.get("storage_volume"):
+        expect("jupyterhub", place.is_mount_point(path),
+               f"{path} to be a mounted volume {place.where}", "a directory of the pod's own")
 
 
 @pytest.mark.check("jupyterhub.stop-server")

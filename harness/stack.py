@@ -63,6 +63,19 @@ class ToolEntry(BaseModel):
     expect: dict[str, Any] = Field(default_factory=dict)
 
 
+class HostAccess(BaseModel):
+    """How a check reaches the place a tool's process runs, to read facts there rather than
+    through the tool (`harness.host_facts`): this machine, or a pod through `kubectl exec`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["local", "kubectl"] = "local"
+    context: str | None = None
+    kubeconfig: str | None = None
+    namespaces: dict[str, str] = Field(default_factory=dict)  # tool -> its run namespace
+
+
 class Stack(BaseModel):
     """Endpoints, credential references and versions of every tool of one deployment."""
 
@@ -74,6 +87,7 @@ class Stack(BaseModel):
     run_id: str = ""
     tools: dict[str, ToolEntry] = Field(default_factory=dict)
     skip: dict[str, str] = Field(default_factory=dict)
+    hosts: HostAccess = Field(default_factory=HostAccess)
     base_dir: Path = Field(default=Path(), exclude=True)
     _used: dict[str, dict[str, str]] = PrivateAttr(default_factory=dict)
 

@@ -4,14 +4,13 @@ gives the same tool, so the same checks read them), and what the checks expect o
 
 The expectations come from the scenario (`harness.settings`), as on the local target, and
 from the rendered values where the cluster runs what the chart says (the Prefect pool's type).
-MLflow's, Dask's, Prefect's and JupyterHub's checks need nothing more, so they run on a
-cluster. Feast's and Seldon's need per-target helpers that are not built yet (a way for the
-cluster to reach what a check makes: a Feast repository, a model artifact); they are skipped
-with that reason (`pending`), as are single checks that need what a cluster does not offer the
-harness yet or cannot apply there (`PENDING_CHECKS`: a deployment's flow code, facts read
-inside pods, GitHub's real login). A tool whose
-endpoint is not one a client uses (Seldon's is the operator's admission webhook) gets no
-forward.
+MLflow's, Dask's, Prefect's and JupyterHub's checks need nothing more (facts inside pods are
+read through `harness.host_facts`), so they run on a cluster. Feast's and Seldon's need
+per-target helpers that are not built yet (a way for the cluster to reach what a check makes:
+a Feast repository, a model artifact); they are skipped with that reason (`pending`), as are
+single checks that need what a cluster does not offer the harness yet or cannot apply there
+(`PENDING_CHECKS`: a deployment's flow code, GitHub's real login). A tool whose endpoint is
+not one a client uses (Seldon's is the operator's admission webhook) gets no forward.
 
 Public API:
     CLIENT_URLS: tool -> (endpoint name, URL template with {address})
@@ -49,7 +48,7 @@ NO_CLIENT_ENDPOINT = {
                "inference endpoint exists per deployment"),
 }
 PENDING = ("the kubernetes target does not give {tool}'s checks a way to reach what they "
-           "make in the cluster yet (a feature repository, facts inside pods); "
+           "make in the cluster yet (a feature repository, a model artifact); "
            "{tool} was applied, its workloads became ready and its endpoint answered "
            "through a port-forward")
 _DATABASE = ("the scenario's external database is reachable inside the cluster only; the "
@@ -62,9 +61,6 @@ PENDING_CHECKS = {
     "prefect.deployment-run": ("the worker's flow-run pods must pull the flow code from "
                                "storage the stack reaches; that per-target helper is not "
                                "built yet"),
-    "jupyterhub.storage": ("a user's persistent storage is read inside the single-user pod "
-                           "(testinfra's kubectl backend); that per-target helper is not "
-                           "built yet"),
     **{f"jupyterhub.{check}": ("cannot apply on a cluster: the checks log in through the "
                                "local target's GitHub stand-in; a cluster's hub sends users "
                                "to the real GitHub, whose login the checks cannot drive")
@@ -102,7 +98,12 @@ def tool_entry(tool: str, port: int, scenario: Scenario,
                   "work_pool_type": ((worker.get("worker") or {}).get("config") or {}).get(
                       "type", "kubernetes")}
     elif tool == "jupyterhub":
-        expect = {"authenticator": "github" if scenario.var("oauth_github_enable") else "dummy"}
+        hub = next((r.values for r in releases if r.chart == "jupyterhub"), {})
+        storage = (hub.get("singleuser") or {}).get("storage") or {}
+        expect = {"authenticator": "github" if scenario.var("oauth_github_enable") else "dummy",
+                  "storage_path": str(scenario.var("singleuser_storage_mount_path")),
+                  # The chart's default type, `dynamic`, claims a volume per user.
+                  "storage_volume": storage.get("type", "dynamic") != "none"}
     return ToolEntry(endpoints={name: template.format(address=f"{LOCALHOST}:{port}")},
                      expect=expect)
 

@@ -22,6 +22,7 @@ tolerated while waiting, default 3).
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import time
 from pathlib import Path
@@ -154,7 +155,7 @@ class KubernetesTarget(Target):
         from harness.k8s.connection import kubeconfig_path  # noqa: PLC0415
         from harness.k8s.readiness import ReadinessGate  # noqa: PLC0415
         from harness.k8s.run_workloads import run_workloads  # noqa: PLC0415
-        from harness.stack import Stack  # noqa: PLC0415
+        from harness.stack import HostAccess, Stack  # noqa: PLC0415
 
         assert self.connection is not None
         assert self.secrets is not None
@@ -183,7 +184,10 @@ class KubernetesTarget(Target):
             raise ProvisionError(f"{exc}; diagnostics in {run_dir / bundle.index}") from exc
         self._ready_s = {tool: round(time.monotonic() - started, 1) for tool in self.namespaces}
         stack = Stack(target=self.url, scenario=scenario.name, run_id=run_dir.name,
-                      skip=dict(self.skipped))
+                      skip=dict(self.skipped), hosts=HostAccess(
+                          backend="kubectl", context=self.connection.context,
+                          kubeconfig=os.environ.get("KUBECONFIG") or None,
+                          namespaces=dict(self.namespaces)))
         self._forward(outputs.get("endpoints") or {}, stack, scenario, run_dir, progress)
         stack.skip.update(pending(sorted(self.namespaces)))
         return stack

@@ -54,14 +54,15 @@ def restore(stack: Started, components: list[str]) -> None:
     wait_until(lambda: workers_seen(stack) == WORKERS, timeout_s=120, what="workers back")
 
 
-def extra_worker(stack: Started, python: PythonEnv, env: dict[str, str], directory: Path
-                 ) -> subprocess.Popen[bytes]:
+def extra_worker(stack: Started, python: PythonEnv, env: dict[str, str], directory: Path,
+                 *options: str) -> subprocess.Popen[bytes]:
     """A worker that joins the cluster from outside the launcher: another env or version."""
     scheduler = stack.stack.tools["dask"].endpoints["scheduler"]
     process = subprocess.Popen(
         python.module("distributed.cli.dask_worker", scheduler, "--no-nanny", "--host",
                       "127.0.0.1", "--nthreads", "1", "--dashboard-address",
-                      f"127.0.0.1:{free_port()}", "--local-directory", str(directory)),
+                      f"127.0.0.1:{free_port()}", "--local-directory", str(directory),
+                      *options),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     wait_until(lambda: workers_seen(stack) == WORKERS + 1, timeout_s=120,
                what="the extra worker to join")
@@ -103,6 +104,45 @@ def test_worker_without_environment(dask: Started, tmp_path: Path) -> None:
     name = sorted(wanted)[0]
     assert_caught(verdict, "dask.worker-environment:worker-without-env",
                   "dask.worker-environment", says=(f"expected {wanted!r}", f"'{name}': None"))
+
+
+def test_worker_that_sets_its_environment_itself(dask: Started, tmp_path: Path) -> None:
+    """A worker started without the variables, which a preload sets inside the process: it
+    reads them back itself, but the environment it was started with (the pod's) lacks them.
+    """
+    wanted = dask.stack.tools["dask"].expect["worker_environment"]
+    preload = tmp_path / "set_inside.py"
+    preload.write_text(f"import os\nos.environ.update({wanted!r})\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in wanted}
+    process = extra_worker(dask, PythonEnv(), env, tmp_path, "--preload", str(preload))
+    try:
+        verdict = run_check(dask.stack_file, keyword="worker_environment")
+    finally:
+        stop_extra(dask, process)
+    name = sorted(wanted)[0]
+    assert_caught(verdict, "dask.worker-environment:set-inside-the-worker",
+                  "dask.worker-environment",
+                  says=("read on this machine", f"expected {wanted!r}", f"'{name}': None"))
+
+
+def test_worker_whose_distributed_is_not_the_installed_one(dask: Started, tmp_path: Path
+                                                           ) -> None:
+    """A worker whose `distributed` comes from PYTHONPATH (code shadowing what is installed
+    for its interpreter): what it reports is not what is installed where it runs.
+    """
+    other = ensure_env("dask-other-distributed", OTHER_DISTRIBUTED, timeout_s=600)
+    shadow = subprocess.run(
+        [str(other.python), "-c", "import distributed, pathlib; "
+         "print(pathlib.Path(distributed.__file__).parents[1])"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    process = extra_worker(dask, PythonEnv(), {**os.environ, "PYTHONPATH": shadow}, tmp_path)
+    try:
+        verdict = run_check(dask.stack_file, keyword="versions_match")
+    finally:
+        stop_extra(dask, process)
+    assert_caught(verdict, "dask.versions:distributed-not-the-installed-one", "dask.versions",
+                  says=(f"reports distributed {OTHER_DISTRIBUTED[0].split('==')[1]} but",
+                        "installed"))
 
 
 def test_worker_of_other_distributed(dask: Started, tmp_path: Path) -> None:

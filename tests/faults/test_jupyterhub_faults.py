@@ -123,6 +123,21 @@ def test_storage_not_mounted(hub: Hub) -> None:
                   says=("is a directory and writable", "got ['False', 'False']"))
 
 
+def test_storage_that_is_not_a_volume(hub: Hub) -> None:
+    """Where the target says the user's storage is a volume (a cluster's claim), a plain
+    directory of the server's own (here: the local target's) fails: its files would die with
+    the pod.
+    """
+    hub.configure([])
+    broken = broken_copy(hub.stack.stack)
+    broken.tools["jupyterhub"].expect["storage_volume"] = True
+    verdict = run_check(write_stack(broken, hub.stack.directory, "volume"),
+                        keyword="storage_writable")
+    assert_caught(verdict, "jupyterhub.storage:not-a-volume", "jupyterhub.storage",
+                  says=("to be a mounted volume on this machine",
+                        "a directory of the pod's own"))
+
+
 def test_stop_that_leaves_the_server_running(hub: Hub) -> None:
     hub.configure(LEAKING_STOP)
     verdict = run_check(hub.stack.stack_file, keyword="stop_server_stops_process")

@@ -57,11 +57,22 @@ def test_only_the_selected_tools_checks_are_listed() -> None:
     assert set(pending(["mlflow"])) == {"mlflow.postgres-backend", "mlflow.restart-persistence"}
 
 
-def test_the_hub_expects_the_scenarios_authenticator() -> None:
+def test_the_hub_expects_the_scenarios_authenticator_and_storage() -> None:
     assert tool_entry("jupyterhub", 80, load_scenario("defaults")).expect == {
-        "authenticator": "dummy"}
-    assert tool_entry("jupyterhub", 80, load_scenario("oauth")).expect == {
-        "authenticator": "github"}
+        "authenticator": "dummy", "storage_path": "/home/jovyan/persistent",
+        "storage_volume": True}
+    assert tool_entry("jupyterhub", 80, load_scenario("oauth")).expect["authenticator"] == \
+        "github"
+
+
+def test_a_hub_without_user_volumes_expects_none() -> None:
+    from harness.static.render import Release
+
+    hub = Release(module="jupyterhub", name="jupyterhub", chart="jupyterhub", version="4.0.0",
+                  repository="", namespace="jupyterhub",
+                  values={"singleuser": {"storage": {"type": "none"}}})
+    expect = tool_entry("jupyterhub", 80, load_scenario("defaults"), [hub]).expect
+    assert expect["storage_volume"] is False
 
 
 def test_prefect_expects_the_pool_type_the_charts_worker_creates() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ from harness.targets.k8s import KubernetesTarget
 from harness.wait import wait_until
 from tests.conftest import CLI
 from tests.helpers.kube_standin import ApiServerStandIn, write_kubeconfig
+from tests.helpers.kubectl_standin import install
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 
@@ -226,8 +228,9 @@ def test_the_dask_checks_pass_through_the_forward(
         scheduler: tuple[str, int]) -> None:
     """The stack `up` writes is one the same checks run on: the Dask checks, through the
     forward, against a real scheduler with the scenario's three workers and environment (the
-    pods the chart would run), pass; and the scheduler's identity read through the forward is
-    the one read directly.
+    pods the chart would run), pass, with the workers' environment and installed packages
+    read inside their "pods" through `kubectl exec`; and the scheduler's identity read
+    through the forward is the one read directly.
     """
     from distributed import Client
 
@@ -238,6 +241,13 @@ def test_the_dask_checks_pass_through_the_forward(
         try:
             stack = found.target.up(load_scenario("defaults"), found.run_dir, found.progress)
             stack.save(found.run_dir / "stack.json")
+            # The worker "pods" are this machine: `kubectl exec` into them (testinfra's
+            # backend, through the stand-in) reads what the workers' processes started with.
+            namespace = found.target.namespaces["dask"]
+            assert stack.hosts.backend == "kubectl"
+            assert stack.hosts.namespaces == {"dask": namespace}
+            patch.setenv("HARNESS_KUBECTL", str(install(base / "bin")))
+            patch.setenv("KUBECTL_STANDIN_PODS", json.dumps([f"{namespace}/{socket.gethostname()}"]))
             environment = {**os.environ, **stack.tools["dask"].expect["worker_environment"]}
             workers = [subprocess.Popen(
                 [sys.executable, "-m", "distributed.cli.dask_worker", scheduler[0], "--name",
