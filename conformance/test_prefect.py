@@ -12,6 +12,7 @@ import requests
 
 from harness.checks import expect, expect_equal
 from harness.errors import WaitTimeoutError
+from harness.flow_code import flow_source
 from harness.versioning import expect_versions
 from harness.wait import wait_until
 
@@ -170,9 +171,11 @@ def test_worker_polls_the_pool_and_queues(api: str, expected: dict[str, Any]) ->
 
 @pytest.mark.check("prefect.deployment-run")
 @pytest.mark.usefixtures("client_settings")
-def test_deployment_runs_through_the_work_pool(api: str, expected: dict[str, Any]) -> None:
+def test_deployment_runs_through_the_work_pool(stack: Stack, api: str,
+                                               expected: dict[str, Any]) -> None:
     """A deployment of `conformance/flows` is picked up by the worker, completes, and its
-    print is in the logs read back from the API.
+    print is in the logs read back from the API. The flow code reaches the worker as the
+    target delivers it (`harness.flow_code`: where it is, or carried in the pull steps).
     """
     if not expected["worker"]:
         pytest.skip("agent_enabled = false: no worker runs, so no deployment can run")
@@ -191,7 +194,8 @@ def test_deployment_runs_through_the_work_pool(api: str, expected: dict[str, Any
 
     queue = next(iter(expected["work_queues"]), None)
     name = f"conformance-{uuid.uuid4().hex[:8]}"
-    source = flow.from_source(source=str(FLOWS), entrypoint="greeting.py:greet")
+    source = flow.from_source(source=flow_source(stack, FLOWS, ("greeting.py",)),
+                              entrypoint="greeting.py:greet")
     source.deploy(name=name, work_pool_name=expected["work_pool"], work_queue_name=queue,
                   build=False, push=False, print_next_steps=False, ignore_warnings=True)
     marker = uuid.uuid4().hex[:12]

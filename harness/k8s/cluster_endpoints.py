@@ -5,12 +5,14 @@ gives the same tool, so the same checks read them), and what the checks expect o
 The expectations come from the scenario (`harness.settings`), as on the local target, and
 from the rendered values where the cluster runs what the chart says (the Prefect pool's type).
 MLflow's, Dask's, Prefect's and JupyterHub's checks need nothing more (facts inside pods are
-read through `harness.host_facts`), so they run on a cluster. Feast's and Seldon's need
+read through `harness.host_facts`; a deployment's flow code travels in its pull steps,
+`harness.flow_code`), so they run on a cluster. Feast's and Seldon's need
 per-target helpers that are not built yet (a way for the cluster to reach what a check makes:
 a Feast repository, a model artifact); they are skipped with that reason (`pending`), as are
 single checks that need what a cluster does not offer the harness yet or cannot apply there
-(`PENDING_CHECKS`: a deployment's flow code, GitHub's real login). A tool whose endpoint is
-not one a client uses (Seldon's is the operator's admission webhook) gets no forward.
+(`PENDING_CHECKS`: a restart of a tool's pods, the external database, GitHub's real login).
+A tool whose endpoint is not one a client uses (Seldon's is the operator's admission webhook)
+gets no forward.
 
 Public API:
     CLIENT_URLS: tool -> (endpoint name, URL template with {address})
@@ -58,9 +60,6 @@ PENDING_CHECKS = {
     "prefect.postgres-backend": _DATABASE,
     "mlflow.restart-persistence": ("restarting a tool on a cluster (deleting its pods and "
                                    "waiting for the new ones) is not built yet"),
-    "prefect.deployment-run": ("the worker's flow-run pods must pull the flow code from "
-                               "storage the stack reaches; that per-target helper is not "
-                               "built yet"),
     **{f"jupyterhub.{check}": ("cannot apply on a cluster: the checks log in through the "
                                "local target's GitHub stand-in; a cluster's hub sends users "
                                "to the real GitHub, whose login the checks cannot drive")
@@ -94,6 +93,8 @@ def tool_entry(tool: str, port: int, scenario: Scenario,
         worker = next((r.values for r in releases if r.chart == "prefect-worker"), {})
         expect = {"worker": prefect.agent_enabled, "work_pool": prefect.agent_work_pool_name,
                   "work_queues": list(prefect.agent_prefect_labels), "database": "postgresql",
+                  # Flow-run pods cannot see this machine: deployments carry their code.
+                  "flow_code": "carried",
                   # The pool the chart's worker creates: its type is the worker's own.
                   "work_pool_type": ((worker.get("worker") or {}).get("config") or {}).get(
                       "type", "kubernetes")}

@@ -11,11 +11,13 @@ import contextlib
 import os
 import signal
 import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import requests
 
+from conformance.test_prefect import FLOWS
 from harness.launchers.base import PythonEnv, free_port
 from harness.wait import wait_until
 from tests.faults.conftest import Started, started
@@ -23,7 +25,6 @@ from tests.faults.framework import assert_caught, broken_copy, run_check, write_
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 CHECKS = ("prefect.worker", "prefect.deployment-run")
@@ -58,12 +59,13 @@ def online(api: str, pool: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def process_worker(prefect: Started, home: Path, pool: str, name: str) -> Iterator[str]:
+def process_worker(prefect: Started, home: Path, pool: str, name: str,
+                   **environment: str) -> Iterator[str]:
     """A real process worker polling `pool`, online; killed afterwards."""
     api = prefect.stack.tools["prefect"].endpoints["api"]
     env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(home),
            "PREFECT_WORKER_WEBSERVER_HOST": "127.0.0.1",
-           "PREFECT_WORKER_WEBSERVER_PORT": str(free_port())}
+           "PREFECT_WORKER_WEBSERVER_PORT": str(free_port()), **environment}
     process = subprocess.Popen(
         PythonEnv().module("prefect", "worker", "start", "--pool", pool, "--type",
                            "process", "--name", name, "--install-policy", "never"),
@@ -115,3 +117,44 @@ def test_pool_of_another_type(prefect: Started, tmp_path: Path) -> None:
         verdict = run_check(stack_file, keyword="worker_polls")
     assert_caught(verdict, "prefect.worker:pool-of-another-type", "prefect.worker",
                   says=("work pool type: expected 'kubernetes', got 'process'",))
+
+
+def carrying(prefect: Started, name: str) -> Path:
+    """The stack file of a cluster's delivery of flow code: carried in the pull steps."""
+    carried = broken_copy(prefect.stack)
+    carried.tools["prefect"].expect.update(worker=True, flow_code="carried")
+    return write_stack(carried, prefect.directory, name)
+
+
+def test_flow_code_carried_in_the_pull_steps_runs(prefect: Started, tmp_path: Path) -> None:
+    """Not a fault: the cluster's way to deliver flow code (harness.flow_code), run by a real
+    worker here. The deployment passes the check, it reads back with the carrying pull steps
+    and no path of this machine, and the worker ran the flow from the files they wrote.
+    """
+    api = prefect.stack.tools["prefect"].endpoints["api"]
+    pool = prefect.stack.tools["prefect"].expect["work_pool"]
+    with process_worker(prefect, tmp_path / "home", pool, "carrying-worker"):
+        verdict = run_check(carrying(prefect, "carried"), keyword="deployment_runs")
+    assert verdict.checks["prefect.deployment-run"]["status"] == "pass", verdict.output[-3000:]
+    deployments = requests.post(f"{api}/deployments/filter", json={}, timeout=30).json()
+    (deployment,) = [d for d in deployments if d["pull_steps"] and "prefect.deployments.steps"
+                     ".run_shell_script" in d["pull_steps"][0]]
+    assert deployment["path"] is None
+    directory = deployment["pull_steps"][1][
+        "prefect.deployments.steps.set_working_directory"]["directory"]
+    assert directory.startswith("/tmp/conformance-flows-")
+    written = Path(directory, "greeting.py").read_text(encoding="utf-8")
+    assert written == (FLOWS / "greeting.py").read_text(encoding="utf-8")
+
+
+def test_flow_code_that_cannot_be_written_where_the_flow_runs(prefect: Started,
+                                                               tmp_path: Path) -> None:
+    """A worker whose flow runs cannot run the carrying pull step (no `sh` or `base64` on
+    its PATH, as in a distroless image): the run does not complete, and the check says so.
+    """
+    pool = prefect.stack.tools["prefect"].expect["work_pool"]
+    with process_worker(prefect, tmp_path / "home", pool, "bare-worker",
+                        PATH=str(tmp_path / "empty-bin")):
+        verdict = run_check(carrying(prefect, "cannot-carry"), keyword="deployment_runs")
+    assert_caught(verdict, "prefect.deployment-run:code-not-delivered", "prefect.deployment-run",
+                  says=("state of conformance-", "expected 'COMPLETED'"))

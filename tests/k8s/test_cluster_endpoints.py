@@ -48,7 +48,8 @@ def test_every_check_that_does_not_run_on_a_cluster_says_why() -> None:
     assert "admission webhook" in reasons["seldon"]
     assert "feature repository" in reasons["feast"]
     assert "real GitHub" in reasons["jupyterhub.oauth-member"]
-    assert "flow code" in reasons["prefect.deployment-run"]
+    assert "prefect.deployment-run" not in reasons  # its code travels in its pull steps
+    assert "jupyterhub.storage" not in reasons  # read inside the user's pod
     assert set(PENDING_CHECKS) <= known_check_ids()  # each names a real check
 
 
@@ -84,5 +85,6 @@ def test_prefect_expects_the_pool_type_the_charts_worker_creates() -> None:
                      values={"worker": {"config": {"type": "kubernetes", "workPool": "p"}}})
     expect = tool_entry("prefect", 4200, scenario, [worker]).expect
     assert expect["work_pool_type"] == "kubernetes"
+    assert expect["flow_code"] == "carried"  # flow-run pods cannot read this machine
     assert expect["work_pool"] == scenario.var("agent_work_pool_name")
     assert expect["worker"] is scenario.var("agent_enabled")
