@@ -1,8 +1,10 @@
-"""The local target's control endpoint: checks restart a tool's servers, as deleting a pod does.
+"""A target's control endpoint: checks restart a tool, as deleting its pods does.
 
-`POST /restart/<tool>` with `Authorization: Bearer <token>` stops the tool's processes and
-starts them again as they were started, answering once they are ready again:
-`{"tool": "mlflow", "components": {"mlflow": {"pid_before": 1, "pid_after": 2}}}`.
+`POST /restart/<tool>` with `Authorization: Bearer <token>` restarts the tool as the target
+does (the local target: its processes, started again as they were; the kubernetes target: its
+pods, deleted and replaced), answering once it is ready again, with what ran before and after
+per component: `{"tool": "mlflow", "components": {"mlflow": {"before": 1, "after": 2}}}`
+(process ids, or pod names).
 It serves on 127.0.0.1 only, in a thread of the harness, which owns the supervisor.
 """
 
@@ -18,15 +20,16 @@ from harness.errors import HarnessError
 from harness.httpjson import send_json
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
 
 class ControlServer:
     """A tiny HTTP server; `url` once `start()` returned, gone after `stop()`."""
 
-    def __init__(self, restart: Callable[[str], dict[str, dict[str, int]]], token: str) -> None:
-        """`restart(tool)` returns `{component: {"pid_before", "pid_after"}}`, or raises
-        KeyError for a tool that is not running.
+    def __init__(self, restart: Callable[[str], Mapping[str, Mapping[str, Any]]],
+                 token: str) -> None:
+        """`restart(tool)` returns `{component: {"before", "after"}}`, or raises KeyError for
+        a tool that is not running.
         """
         self._restart = restart
         self._token = token

@@ -95,7 +95,7 @@ def test_control_server_authenticates_and_routes() -> None:
         if tool != "mlflow":
             raise KeyError(tool)
         calls.append(tool)
-        return {"mlflow": {"pid_before": 1, "pid_after": 2}}
+        return {"mlflow": {"before": 1, "after": 2}}
 
     control = ControlServer(restart, "token-123456")
     control.start()
@@ -107,7 +107,7 @@ def test_control_server_authenticates_and_routes() -> None:
             .status_code == 404
         answer = requests.post(url, headers=bearer, timeout=5)
         assert answer.json() == {"tool": "mlflow",
-                                 "components": {"mlflow": {"pid_before": 1, "pid_after": 2}}}
+                                 "components": {"mlflow": {"before": 1, "after": 2}}}
         assert calls == ["mlflow"]
     finally:
         control.stop()

@@ -10,7 +10,8 @@ read through `harness.host_facts`; a deployment's flow code travels in its pull 
 per-target helpers that are not built yet (a way for the cluster to reach what a check makes:
 a Feast repository, a model artifact); they are skipped with that reason (`pending`), as are
 single checks that need what a cluster does not offer the harness yet or cannot apply there
-(`PENDING_CHECKS`: a restart of a tool's pods, the external database, GitHub's real login).
+(`PENDING_CHECKS`: the external database, GitHub's real login). Each forwarded tool can
+be restarted by a check (its pods replaced; `harness.k8s.restart`).
 A tool whose endpoint is not one a client uses (Seldon's is the operator's admission webhook)
 gets no forward.
 
@@ -28,7 +29,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness.k8s.forwards import LOCALHOST, Forward
-from harness.settings import DaskSettings, PrefectSettings
+from harness.launchers._database import external_database_of
+from harness.settings import DaskSettings, MlflowSettings, PrefectSettings
 from harness.stack import ToolEntry
 
 if TYPE_CHECKING:
@@ -58,8 +60,6 @@ _DATABASE = ("the scenario's external database is reachable inside the cluster o
 PENDING_CHECKS = {
     "mlflow.postgres-backend": _DATABASE,
     "prefect.postgres-backend": _DATABASE,
-    "mlflow.restart-persistence": ("restarting a tool on a cluster (deleting its pods and "
-                                   "waiting for the new ones) is not built yet"),
     **{f"jupyterhub.{check}": ("cannot apply on a cluster: the checks log in through the "
                                "local target's GitHub stand-in; a cluster's hub sends users "
                                "to the real GitHub, whose login the checks cannot drive")
@@ -85,7 +85,11 @@ def tool_entry(tool: str, port: int, scenario: Scenario,
     """
     name, template = CLIENT_URLS[tool]
     expect: dict[str, Any] = {}
-    if tool == "dask":  # as the local target: the worker count and environment asked for
+    if tool == "mlflow" and MlflowSettings.from_scenario(scenario).external_database:
+        # As the local target: the scenario's database, from its tfvars.
+        expect = {"external_database": external_database_of(
+            scenario, "db_host", "db_port", "database_name", "db_username")}
+    elif tool == "dask":  # as the local target: the worker count and environment asked for
         dask = DaskSettings.from_scenario(scenario)
         expect = {"workers": dask.worker_replicas, "worker_environment": dask.environment}
     elif tool == "prefect":

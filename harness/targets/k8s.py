@@ -39,11 +39,13 @@ from harness.targets.base import NOT_SELECTED, Target
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from harness.control import ControlServer
     from harness.k8s.apply import ClusterApply
     from harness.k8s.cluster import ClusterReader
     from harness.k8s.connection import Connection
     from harness.k8s.diagnostics import Bundle
     from harness.k8s.forwards import Forward, PortForwards
+    from harness.k8s.readiness import Workload
     from harness.scenario import Scenario
     from harness.secrets import SecretStore
     from harness.stack import Stack
@@ -54,6 +56,8 @@ DEFAULT_PREFIX = "mlops"
 # Image pulls on a fresh node take minutes; a pod that crashes more often than this is broken.
 READY_TIMEOUT_S = 900.0
 RESTART_BUDGET = 3
+FORWARD_BACK_S = 60.0  # a restarted forward's kubectl connects within seconds
+CONTROL_TOKEN = "k8s_control_token"  # noqa: S105 - the secret's name, not its value
 _MINOR = re.compile(r"^v?(1\.\d+)(\.\d+)?$")
 # Chart releases whose objects live outside the run's namespaces need these cluster-wide.
 CRD = ("create", "customresourcedefinitions", "apiextensions.k8s.io")
@@ -93,6 +97,10 @@ class KubernetesTarget(Target):
         self.reader: ClusterReader | None = None
         self.forward_argv: Callable[[Forward, int], list[str]] | None = None
         self.terraform_dir: Path | None = None
+        self.pod_deleter: Callable[[str, str], None] | None = None
+        self.workloads: list[Workload] = []
+        self.control: ControlServer | None = None
+        self._stack: Stack | None = None
 
     def connect(self) -> None:
         """Reach the context's API server once; see `harness.k8s.connection.connect`."""
@@ -190,7 +198,65 @@ class KubernetesTarget(Target):
                           namespaces=dict(self.namespaces)))
         self._forward(outputs.get("endpoints") or {}, stack, scenario, run_dir, progress)
         stack.skip.update(pending(sorted(self.namespaces)))
+        self.workloads = workloads
+        self._serve_control(stack)
         return stack
+
+    def _serve_control(self, stack: Stack) -> None:
+        """Offer checks a restart of each forwarded tool (`endpoints.restart`): its pods are
+        deleted and replaced, as on the local target its processes are restarted.
+        """
+        from harness.control import ControlServer  # noqa: PLC0415
+
+        assert self.secrets is not None
+        token = self.secrets.generate(CONTROL_TOKEN)
+        self.control = ControlServer(self._restart, token)
+        self.control.start()
+        self._stack = stack
+        for name, entry in stack.tools.items():
+            entry.endpoints["restart"] = self.control.restart_url(name)
+            entry.credentials["restart"] = self.secrets.ref(CONTROL_TOKEN)
+
+    def _restart(self, tool: str) -> dict[str, dict[str, list[str]]]:
+        """Replace `tool`'s pods; answer once the tool answers through its forward again.
+
+        Raises:
+            KeyError: `tool` is not forwarded in this run.
+            ProvisionError: the pods did not come back, or the tool does not answer.
+        """
+        from harness.errors import WaitTimeoutError  # noqa: PLC0415
+        from harness.k8s.readiness import ReadinessGate  # noqa: PLC0415
+        from harness.k8s.restart import restart_pods  # noqa: PLC0415
+        from harness.probes import probe  # noqa: PLC0415
+        from harness.wait import wait_until  # noqa: PLC0415
+
+        assert self._stack is not None
+        entry = self._stack.tools[tool]
+        namespace = self.namespaces[tool]
+        reader = self._reader()
+        workloads = [w for w in self.workloads if w.namespace == namespace]
+        replaced = restart_pods(
+            reader, self._delete_pod, workloads,
+            lambda chosen: ReadinessGate(reader, chosen, self.ready_timeout_s,
+                                         self.restart_budget).wait(),
+            self.ready_timeout_s)
+        try:  # kubectl's forward ended with its pod; the manager starts it again
+            wait_until(lambda: not (verdict := probe(tool, entry)).dead and not verdict.other,
+                       timeout_s=FORWARD_BACK_S, what=f"{tool} through its port-forward "
+                       "after the restart", interval_s=1)
+        except WaitTimeoutError as exc:
+            raise ProvisionError(str(exc)) from exc
+        return replaced
+
+    def _delete_pod(self, namespace: str, name: str) -> None:
+        if self.pod_deleter is not None:
+            self.pod_deleter(namespace, name)
+            return
+        from kubernetes import client  # noqa: PLC0415
+
+        assert self.connection is not None
+        client.CoreV1Api(self.connection.api_client).delete_namespaced_pod(
+            name, namespace, _request_timeout=30)
 
     def _forward(self, endpoints: dict[str, Any], stack: Stack, scenario: Scenario,
                  run_dir: Path, progress: Progress) -> None:
@@ -280,8 +346,14 @@ class KubernetesTarget(Target):
         """Per tool, seconds from the end of apply until all the run's workloads were ready."""
         return dict(self._ready_s)
 
+    def _stop_control(self) -> None:
+        if self.control is not None:
+            self.control.stop()
+            self.control = None
+
     def detach(self) -> None:
         """`--keep`: the installation stays; the forwards cannot outlive this process."""
+        self._stop_control()
         if self.forwards is not None:
             self.forwards.stop_all()
             self.forwards = None
@@ -300,6 +372,7 @@ class KubernetesTarget(Target):
         the run's label (a namespace the destroy left, e.g. after a failed apply).
         """
         problems: list[str] = []
+        self._stop_control()
         if self.forwards is not None:
             problems += self.forwards.stop_all()
             self.forwards = None

@@ -155,7 +155,7 @@ class LocalTarget(Target):
         restarted: dict[str, dict[str, int]] = {}
         for component in self.components[tool]:
             before, after = self.supervisor.restart(component)
-            restarted[component] = {"pid_before": before, "pid_after": after}
+            restarted[component] = {"before": before, "after": after}
         return restarted
 
     def _start_tool(self, launcher: Launcher, needs: list[concurrent.futures.Future[None]],

@@ -55,7 +55,15 @@ def test_every_check_that_does_not_run_on_a_cluster_says_why() -> None:
 
 def test_only_the_selected_tools_checks_are_listed() -> None:
     assert pending(["dask"]) == {}
-    assert set(pending(["mlflow"])) == {"mlflow.postgres-backend", "mlflow.restart-persistence"}
+    assert set(pending(["mlflow"])) == {"mlflow.postgres-backend"}
+
+
+def test_mlflow_expects_the_scenarios_external_database() -> None:
+    scenario = load_scenario("external-postgres")
+    assert tool_entry("mlflow", 5000, scenario).expect["external_database"] == {
+        "host": scenario.var("db_host"), "port": scenario.var("db_port"),
+        "name": scenario.var("database_name"), "user": scenario.var("db_username")}
+    assert tool_entry("mlflow", 5000, load_scenario("defaults")).expect == {}
 
 
 def test_the_hub_expects_the_scenarios_authenticator_and_storage() -> None:

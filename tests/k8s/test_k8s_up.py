@@ -23,6 +23,7 @@ from typing import Any
 import kubernetes.client as k
 import psutil
 import pytest
+import requests
 
 from harness.errors import ProvisionError
 from harness.k8s.cluster import RecordedCluster
@@ -33,6 +34,7 @@ from harness.k8s.run_workloads import run_workloads
 from harness.launchers.base import free_port
 from harness.scenario import load_scenario
 from harness.secrets import SecretStore, run_secrets
+from harness.stack import Stack
 from harness.static_stage import run_static_stage
 from harness.targets import get_target
 from harness.targets.k8s import KubernetesTarget
@@ -179,6 +181,40 @@ def _all_ready(found: list[Workload]) -> RecordedCluster:
     return RecordedCluster(workloads={(w.kind, w.namespace, w.name): _ready(w) for w in found})
 
 
+def _restart_dask(found: Deployed) -> list[requests.Response]:
+    """Ask the control endpoint to restart Dask: once without the token, once with it, on a
+    cluster whose Deployments have one pod each, replaced as a ReplicaSet does when deleted.
+    """
+    cluster = found.target.reader
+    assert isinstance(cluster, RecordedCluster)
+    deployments = [w for w in found.target.workloads if w.kind == "Deployment"]
+    assert deployments, "the Dask chart renders Deployments"
+
+    def pod(workload: Workload, name: str) -> k.V1Pod:
+        running = k.V1ContainerStatus(name="dask", image="i:1", image_id="", ready=True,
+                                      restart_count=0)
+        return k.V1Pod(metadata=k.V1ObjectMeta(name=name, namespace=workload.namespace,
+                                               uid=name, labels=dict(workload.selector)),
+                       status=k.V1PodStatus(phase="Running", container_statuses=[running]))
+
+    for workload in deployments:
+        cluster.pod_list.setdefault(workload.namespace, []).append(
+            pod(workload, f"{workload.name}-1"))
+
+    def delete(namespace: str, name: str) -> None:
+        pods = cluster.pod_list[namespace]
+        (old,) = [p for p in pods if p.metadata.name == name]
+        workload = next(w for w in deployments if w.selector == old.metadata.labels)
+        pods[:] = [*(p for p in pods if p is not old), pod(workload, f"{workload.name}-2")]
+
+    found.target.pod_deleter = delete
+    stack: Stack = found.stack  # type: ignore[attr-defined]
+    url = stack.tools["dask"].endpoints["restart"]
+    token = (found.run_dir / "secrets" / "k8s_control_token").read_text().strip()
+    return [requests.post(url, timeout=120),
+            requests.post(url, headers={"Authorization": f"Bearer {token}"}, timeout=120)]
+
+
 @pytest.fixture(scope="module")
 def deployed(offline_terraform: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
              scheduler: tuple[str, int]) -> Iterator[Deployed]:
@@ -188,6 +224,7 @@ def deployed(offline_terraform: pytest.MonkeyPatch, tmp_path_factory: pytest.Tem
         found.stack = found.target.up(load_scenario("defaults"), found.run_dir,  # type: ignore[attr-defined]
                                       found.progress)
         found.forward_pid = found.target.forwards.pid("dask")  # type: ignore[attr-defined, union-attr]
+        found.restarts = _restart_dask(found)  # type: ignore[attr-defined]
         target, run_dir = found.target, found.run_dir
         found.quiet = target.diagnostics_of(run_dir, frozenset(), False)  # type: ignore[attr-defined]
         found.links = target.diagnostics_of(run_dir, frozenset({"dask"}), False)  # type: ignore[attr-defined]
@@ -336,3 +373,16 @@ def test_a_workload_that_cannot_pull_its_image_stops_up_with_diagnostics(
     assert found.target.forwards is None  # nothing was forwarded: up stopped at the gate
     assert [r["namespace"] for r in found.recorded("helm_release", "delete")] == \
         [found.target.namespaces["dask"]]
+
+
+def test_a_check_restarts_a_tool_by_replacing_its_pods(deployed: Deployed) -> None:
+    """The control endpoint `up` offers: refused without the run's token; with it, every pod
+    of the tool's Deployments is deleted and replaced, and the answer names both.
+    """
+    refused, restarted = deployed.restarts  # type: ignore[attr-defined]
+    assert refused.status_code == 401
+    assert restarted.status_code == 200, restarted.text
+    components = restarted.json()["components"]
+    assert components and all(c["before"] == [f"{name}-1"] and c["after"] == [f"{name}-2"]
+                              for name, c in components.items()), components
+    assert deployed.target.control is None  # down stopped it
