@@ -4,16 +4,15 @@ gives the same tool, so the same checks read them), and what the checks expect o
 
 The expectations come from the scenario (`harness.settings`), as on the local target, and
 from the rendered values where the cluster runs what the chart says (the Prefect pool's type).
-MLflow's, Dask's, Prefect's and JupyterHub's checks need nothing more (facts inside pods are
-read through `harness.host_facts`; a deployment's flow code travels in its pull steps,
-`harness.flow_code`), so they run on a cluster. Feast's and Seldon's need
-per-target helpers that are not built yet (a way for the cluster to reach what a check makes:
-a Feast repository, a model artifact); they are skipped with that reason (`pending`), as are
-single checks that need what a cluster does not offer the harness yet or cannot apply there
-(`PENDING_CHECKS`: the external database, GitHub's real login). Each forwarded tool can
-be restarted by a check (its pods replaced; `harness.k8s.restart`).
-A tool whose endpoint is not one a client uses (Seldon's is the operator's admission webhook)
-gets no forward.
+MLflow's, Dask's, Prefect's, JupyterHub's and Feast's checks need nothing more (facts inside
+pods are read through `harness.host_facts`; a deployment's flow code travels in its pull
+steps, `harness.flow_code`; Feast's client uses the cluster's stores through forwards the
+target adds, `harness.k8s.feast_client`), so they run on a cluster. Single checks that
+need what a cluster does not offer the harness yet, or cannot apply there, are skipped with
+the reason (`PENDING_CHECKS`: the external database, GitHub's real login). Each forwarded
+tool can be restarted by a check (its pods replaced; `harness.k8s.restart`). A tool whose
+endpoint is not one a client uses gets no forward: Seldon's is the operator's admission
+webhook, and a SeldonDeployment's inference endpoint exists per deployment.
 
 Public API:
     CLIENT_URLS: tool -> (endpoint name, URL template with {address})
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.k8s.forwards import LOCALHOST, Forward
 from harness.launchers._database import external_database_of
+from harness.launchers.feast import FeastSettings
 from harness.settings import DaskSettings, MlflowSettings, PrefectSettings
 from harness.stack import ToolEntry
 
@@ -46,15 +46,12 @@ CLIENT_URLS = {
     "dask": ("scheduler", "tcp://{address}"),
     "feast": ("feature_server", "http://{address}"),
 }
-RUNS_ON_CLUSTER = frozenset({"mlflow", "dask", "prefect", "jupyterhub"})
+RUNS_ON_CLUSTER = frozenset({"mlflow", "dask", "prefect", "jupyterhub", "feast"})
 NO_CLIENT_ENDPOINT = {
     "seldon": ("its endpoint is the operator's admission webhook; a SeldonDeployment's "
                "inference endpoint exists per deployment"),
 }
-PENDING = ("the kubernetes target does not give {tool}'s checks a way to reach what they "
-           "make in the cluster yet (a feature repository, a model artifact); "
-           "{tool} was applied, its workloads became ready and its endpoint answered "
-           "through a port-forward")
+PENDING = "the kubernetes target does not run {tool}'s checks yet"
 _DATABASE = ("the scenario's external database is reachable inside the cluster only; the "
              "kubernetes target does not forward it to the checks yet")
 PENDING_CHECKS = {
@@ -102,6 +99,10 @@ def tool_entry(tool: str, port: int, scenario: Scenario,
                   # The pool the chart's worker creates: its type is the worker's own.
                   "work_pool_type": ((worker.get("worker") or {}).get("config") or {}).get(
                       "type", "kubernetes")}
+    elif tool == "feast":  # the stores are added by the target (harness.k8s.feast_client)
+        feast = FeastSettings.from_scenario(scenario)
+        expect = {"project": feast.feast_project, "online_store": feast.online_store,
+                  "registry": "sql" if feast.feast_posgresql_enabled else "file"}
     elif tool == "jupyterhub":
         hub = next((r.values for r in releases if r.chart == "jupyterhub"), {})
         storage = (hub.get("singleuser") or {}).get("storage") or {}

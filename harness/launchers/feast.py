@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 import yaml
 from pydantic import Field
 
+from harness.feature_store_yaml import Quoted, dump
 from harness.launchers._installed import installed_versions
 from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
 from harness.settings import ToolSettings
@@ -31,27 +32,6 @@ SERVER = "feast-feature-server"  # the online server's release
 OTHER_SERVERS = ("feast-registry", "feast-offline")  # same configuration, other modes
 PASSWORD_ENV = {"FEAST_POSTGRES_PASSWORD": "postgres_password",
                 "FEAST_REDIS_PASSWORD": "redis_password"}
-
-
-class _Quoted(str):
-    """A value holding a ${VAR} reference: single-quoted in the YAML, so that the expanded
-    secret (`#`, `: `, a leading `@` or `&`) stays one string; only `'` would end it.
-    """
-
-    __slots__ = ()
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-_Dumper.add_representer(
-    _Quoted, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", str(value),
-                                                          style="'"))
-
-
-def _dump(config: dict[str, Any]) -> str:
-    return yaml.dump(config, Dumper=_Dumper, sort_keys=False)
 
 
 class FeastSettings(ToolSettings):
@@ -147,15 +127,15 @@ class FeastLauncher(Launcher):
                             "sqlalchemy_config_kwargs": {
                                 "echo": False,
                                 "connect_args": {
-                                    "password": _Quoted("${FEAST_POSTGRES_PASSWORD}")}}}
+                                    "password": Quoted("${FEAST_POSTGRES_PASSWORD}")}}}
             if self._store_type("online_store") == "postgres":
                 online = {"type": "postgres", "host": db.host, "port": db.port,
                           "database": db.name, "db_schema": "public", "user": db.user,
-                          "password": _Quoted("${FEAST_POSTGRES_PASSWORD}"), "sslmode": "disable"}
+                          "password": Quoted("${FEAST_POSTGRES_PASSWORD}"), "sslmode": "disable"}
         if self.redis is not None:
             password = ",password=${FEAST_REDIS_PASSWORD}" if self.redis.password_secret else ""
             online = {"type": "redis",
-                      "connection_string": _Quoted(f"127.0.0.1:{self.redis.port}{password}")}
+                      "connection_string": Quoted(f"127.0.0.1:{self.redis.port}{password}")}
         registry["cache_ttl_seconds"] = 60
         return {"project": self.store.get("project", ""), "provider": "local",
                 "registry": registry, "online_store": online, "offline_store": {"type": "file"},
@@ -174,7 +154,7 @@ class FeastLauncher(Launcher):
         """Write the repo's configuration; yield `feast serve` if online serving is enabled."""
         repo = self.context.state_dir / "repo"
         repo.mkdir(exist_ok=True)
-        text = _dump(self.feature_store())
+        text = dump(self.feature_store())
         (repo / "feature_store.yaml").write_text(text, encoding="utf-8")
         if not self.serving:
             return
@@ -214,7 +194,7 @@ class FeastLauncher(Launcher):
             expect={"project": self.settings.feast_project,
                     "online_store": self.settings.online_store,
                     "registry": "sql" if self.settings.feast_posgresql_enabled else "file",
-                    "feature_store_yaml": _dump(self.feature_store()),
+                    "feature_store_yaml": dump(self.feature_store()),
                     "password_env": PASSWORD_ENV},
         )
 

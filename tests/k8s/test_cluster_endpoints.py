@@ -46,7 +46,7 @@ def test_every_check_that_does_not_run_on_a_cluster_says_why() -> None:
     reasons = pending(list(TOOLS))
     assert set(reasons) == (set(TOOLS) - RUNS_ON_CLUSTER) | set(PENDING_CHECKS)
     assert "admission webhook" in reasons["seldon"]
-    assert "feature repository" in reasons["feast"]
+    assert "feast" not in reasons  # through the target's forwards to its stores
     assert "real GitHub" in reasons["jupyterhub.oauth-member"]
     assert "prefect.deployment-run" not in reasons  # its code travels in its pull steps
     assert "jupyterhub.storage" not in reasons  # read inside the user's pod
@@ -96,3 +96,8 @@ def test_prefect_expects_the_pool_type_the_charts_worker_creates() -> None:
     assert expect["flow_code"] == "carried"  # flow-run pods cannot read this machine
     assert expect["work_pool"] == scenario.var("agent_work_pool_name")
     assert expect["worker"] is scenario.var("agent_enabled")
+
+
+def test_feast_expects_the_scenarios_project_and_stores() -> None:
+    assert tool_entry("feast", 6566, load_scenario("defaults")).expect == {
+        "project": "feast", "online_store": "redis", "registry": "sql"}
