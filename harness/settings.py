@@ -57,6 +57,13 @@ class MlflowSettings(ToolSettings):
         """Whether the backend store is an external PostgreSQL (the module's rule: `db_host`)."""
         return bool(self.db_host)
 
+    @property
+    def artifacts_in_pod(self) -> bool:
+        """Whether `default_artifact_root` is a path inside the server's container (no URI
+        scheme such as `s3://`): nothing outside the pod reads it, and it goes with the pod.
+        """
+        return "://" not in self.default_artifact_root
+
 
 class DaskSettings(ToolSettings):
     """Dask cluster: how many workers, and the environment each one gets."""

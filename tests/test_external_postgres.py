@@ -88,6 +88,15 @@ def test_launchers_follow_the_scenario(tmp_path: Path, clean_env: None) -> None:
     assert defaults.entry().expect["backend_store"] == "sqlite"
 
 
+def test_an_artifact_root_inside_the_pod_is_a_finding(tmp_path: Path) -> None:
+    in_pod = MlflowLauncher(launching.context(tmp_path / "a", "mlflow"))
+    assert "default_artifact_root '/tmp' is a path inside the tracking server's container" in \
+        " ".join(in_pod.findings())
+    in_store = MlflowLauncher(launching.context(tmp_path / "b", "mlflow",
+                                                default_artifact_root="s3://models/mlflow"))
+    assert in_store.findings() == []
+
+
 def test_control_server_authenticates_and_routes() -> None:
     calls: list[str] = []
 

@@ -20,7 +20,7 @@ Public API:
     CREDENTIALS: tool -> {credential: run secret}
     forward_of(tool, endpoint) -> Forward | None
     tool_entry(tool, port, scenario, releases=()) -> ToolEntry
-    pending(tools) -> dict[str, str]    skip reasons, per tool or check id
+    pending(tools, scenario) -> dict[str, str]    skip reasons, per tool or check id
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def tool_entry(tool: str, port: int, scenario: Scenario,
                      expect=expect)
 
 
-def pending(tools: list[str]) -> dict[str, str]:
+def pending(tools: list[str], scenario: Scenario | None = None) -> dict[str, str]:
     """Why checks of `tools` do not run on a cluster yet: per tool, or per check id."""
     reasons = {ident: reason for ident, reason in PENDING_CHECKS.items()
                if ident.split(".", 1)[0] in tools}
@@ -122,6 +122,13 @@ def pending(tools: list[str]) -> dict[str, str]:
         if tool in NO_CLIENT_ENDPOINT:
             reasons[tool] = (f"the kubernetes target has no client endpoint for {tool} yet: "
                              f"{NO_CLIENT_ENDPOINT[tool]}")
+            if tool == "seldon" and scenario is not None and \
+                    MlflowSettings.from_scenario(scenario).artifacts_in_pod:
+                reasons[tool] += (
+                    "; and with this scenario no model could be served: MLflow keeps "
+                    f"artifacts at {scenario.var('default_artifact_root')!r} inside its pod "
+                    "(default_artifact_root), which Seldon's storage initializer cannot "
+                    "fetch from; it needs an object store both reach (s3://, gs://)")
         elif tool not in RUNS_ON_CLUSTER:
             reasons[tool] = PENDING.format(tool=tool)
     return reasons

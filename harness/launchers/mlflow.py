@@ -112,6 +112,15 @@ class MlflowLauncher(Launcher):
             credentials["database"] = self.context.secrets.ref(PASSWORD_SECRET)
         return ToolEntry(endpoints=endpoints, credentials=credentials, expect=expect)
 
+    def findings(self) -> list[str]:
+        """Defaults in effect that lose data or lock other tools out, on a cluster."""
+        if not self.settings.artifacts_in_pod:
+            return []
+        return [f"mlflow: default_artifact_root {self.settings.default_artifact_root!r} is a "
+                "path inside the tracking server's container: on a cluster, artifacts (models "
+                "among them) are lost when its pod is replaced, and Seldon's storage "
+                "initializer cannot fetch a model from it; use an object store (s3://, gs://)"]
+
     def versions(self, entry: ToolEntry) -> dict[str, str]:
         """MLflow as installed where the server runs (not its `/version`: the check compares)."""
         return {"server": installed_versions(self.context.python.python, "mlflow")["mlflow"]}

@@ -198,7 +198,7 @@ class KubernetesTarget(Target):
                           kubeconfig=os.environ.get("KUBECONFIG") or None,
                           namespaces=dict(self.namespaces)))
         self._forward(outputs.get("endpoints") or {}, stack, scenario, run_dir, progress)
-        stack.skip.update(pending(sorted(self.namespaces)))
+        stack.skip.update(pending(sorted(self.namespaces), scenario))
         self.workloads = workloads
         self._serve_control(stack)
         return stack

@@ -101,3 +101,11 @@ def test_prefect_expects_the_pool_type_the_charts_worker_creates() -> None:
 def test_feast_expects_the_scenarios_project_and_stores() -> None:
     assert tool_entry("feast", 6566, load_scenario("defaults")).expect == {
         "project": "feast", "online_store": "redis", "registry": "sql"}
+
+
+def test_seldon_says_why_no_model_could_be_served_with_artifacts_in_the_pod() -> None:
+    scenario = load_scenario("defaults")
+    assert "MLflow keeps artifacts at '/tmp' inside its pod" in pending(["seldon"], scenario)[
+        "seldon"]
+    scenario.tfvars["default_artifact_root"] = "s3://models/mlflow"
+    assert "inside its pod" not in pending(["seldon"], scenario)["seldon"]
