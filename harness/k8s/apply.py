@@ -14,7 +14,8 @@ Public API:
     ClusterApply(run_dir, *, context, kubeconfig, namespaces, tfvars, secrets,
                  terraform_dir=None, labels=None)
     ClusterApply.init()                      copy the module, point the state at secrets/, init
-    ClusterApply.apply(progress=None)        create everything; progress(address, status)
+    ClusterApply.apply(progress=None, targets=())   create everything (or `targets`);
+                                             progress(address, status)
     ClusterApply.outputs() -> dict           the root outputs, unwrapped
     ClusterApply.destroy(progress=None) -> list[str]   problems; never raises
     ClusterApply.state_file, .workdir, .tfvars_file     where things are kept
@@ -175,8 +176,9 @@ class ClusterApply:
         finally:
             self._protect_state()
 
-    def apply(self, progress: Progress | None = None) -> None:
-        """Create or update everything, calling `progress(address, status)` as it goes
+    def apply(self, progress: Progress | None = None, targets: tuple[str, ...] = ()) -> None:
+        """Create or update everything (only `targets` and what they depend on, when given,
+        e.g. `kubernetes_namespace_v1.this`), calling `progress(address, status)` as it goes
         (`init` first if it has not run).
 
         Raises:
@@ -186,7 +188,8 @@ class ClusterApply:
         if not (self.workdir / ".terraform").is_dir():
             self.init()
         self._write_tfvars()
-        outcome = self._stream(["apply", "-input=false", "-auto-approve", "-json"], progress)
+        outcome = self._stream(["apply", "-input=false", "-auto-approve", "-json",
+                                *(f"-target={target}" for target in targets)], progress)
         if outcome.returncode != 0:
             raise ProvisionError(self._failure("apply", outcome))
 

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from harness.k8s.diagnostics import Bundle
     from harness.k8s.forwards import Forward, PortForwards
     from harness.k8s.readiness import Workload
+    from harness.k8s.user_objects import PlannedSecret
     from harness.scenario import Scenario
     from harness.secrets import SecretStore
     from harness.stack import Stack, ToolEntry
@@ -58,6 +59,7 @@ DEFAULT_PREFIX = "mlops"
 READY_TIMEOUT_S = 900.0
 RESTART_BUDGET = 3
 FORWARD_BACK_S = 60.0  # a restarted forward's kubectl connects within seconds
+NAMESPACES_ADDRESS = "kubernetes_namespace_v1.this"  # the root module's run namespaces
 CONTROL_TOKEN = "k8s_control_token"  # noqa: S105 - the secret's name, not its value
 _MINOR = re.compile(r"^v?(1\.\d+)(\.\d+)?$")
 # Chart releases whose objects live outside the run's namespaces need these cluster-wide.
@@ -99,6 +101,8 @@ class KubernetesTarget(Target):
         self.forward_argv: Callable[[Forward, int], list[str]] | None = None
         self.terraform_dir: Path | None = None
         self.pod_deleter: Callable[[str, str], None] | None = None
+        self.object_creator: Callable[[str, dict[str, Any]], None] | None = None
+        self.user_secrets: list[PlannedSecret] = []
         self.workloads: list[Workload] = []
         self.control: ControlServer | None = None
         self._stack: Stack | None = None
@@ -151,6 +155,11 @@ class KubernetesTarget(Target):
         if problems:
             raise ProvisionError(f"cluster context {self.connection.context!r}: "
                                  + "; ".join(problems))
+        from harness.k8s.user_objects import plan_secrets  # noqa: PLC0415
+
+        # Read now, so a missing value stops the run before anything is created.
+        self.user_secrets = plan_secrets(rendered.user_provided if rendered else (), scenario,
+                                         secrets, self.namespaces, os.environ)
 
     def up(self, scenario: Scenario, run_dir: Path, progress: Progress) -> Stack:
         """Apply the modules into the run's namespaces, wait for every workload the rendered
@@ -182,6 +191,9 @@ class KubernetesTarget(Target):
         except FileNotFoundError as exc:
             raise ProvisionError(str(exc)) from exc
         self.cluster.init()
+        if self.user_secrets:  # namespaces first, then what the releases expect to find there
+            self.cluster.apply(progress.component, targets=(NAMESPACES_ADDRESS,))
+            self._create_user_secrets(run_dir.name, progress)
         self.cluster.apply(progress.component)
         outputs = self.cluster.outputs()
         gate = ReadinessGate(reader, workloads, self.ready_timeout_s, self.restart_budget)
@@ -202,6 +214,31 @@ class KubernetesTarget(Target):
         self.workloads = workloads
         self._serve_control(stack)
         return stack
+
+    def _create_user_secrets(self, run_id: str, progress: Progress) -> None:
+        """Create the Secrets the modules say the user provides, labelled with the run."""
+        from kubernetes.client.exceptions import ApiException  # noqa: PLC0415
+
+        assert self.connection is not None
+        create = self.object_creator
+        if create is None:
+            from kubernetes import client  # noqa: PLC0415
+
+            core = client.CoreV1Api(self.connection.api_client)
+
+            def create(namespace: str, body: dict[str, Any]) -> None:
+                core.create_namespaced_secret(namespace, body,  # type: ignore[arg-type]
+                                              _request_timeout=30)
+
+        for planned in self.user_secrets:
+            try:
+                create(planned.namespace, planned.body(run_labels(run_id)))
+            except ApiException as exc:
+                msg = (f"creating Secret {planned.namespace}/{planned.name} ({planned.module} "
+                       f"expects it): HTTP {exc.status} {exc.reason}")
+                raise ProvisionError(msg) from None
+            progress.component(planned.module, "created",
+                               f"Secret {planned.namespace}/{planned.name} (user-provided)")
 
     def _serve_control(self, stack: Stack) -> None:
         """Offer checks a restart of each forwarded tool (`endpoints.restart`): its pods are

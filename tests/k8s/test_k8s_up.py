@@ -10,6 +10,7 @@ server stand-in answers the context's connection and the namespace clean-up.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -136,8 +137,8 @@ def scheduler() -> Iterator[tuple[str, int]]:
 
 
 def _deploy(base: Path, patch: pytest.MonkeyPatch, reader_for: Any,
-            backend_port: int) -> Deployed:
-    """prepare then up, for the defaults scenario's Dask only."""
+            backend_port: int, scenario_name: str = "defaults") -> Deployed:
+    """prepare (then the caller's up), for a scenario's Dask only."""
     if not CHARTS:
         pytest.skip("HARNESS_CHARTS is not set: the readiness gate needs rendered manifests")
     patch.setenv("HARNESS_CHARTS", CHARTS)
@@ -146,7 +147,7 @@ def _deploy(base: Path, patch: pytest.MonkeyPatch, reader_for: Any,
     patch.setenv("KUBECONFIG", str(write_kubeconfig(base / "kubeconfig", {"standin": url})))
     records = base / "records.jsonl"
     patch.setenv("TFPROVIDER_RECORD", str(records))
-    scenario = load_scenario("defaults")
+    scenario = load_scenario(scenario_name)
     run_dir = base / RUN_ID
     run_dir.mkdir()
     secrets = run_secrets(scenario)
@@ -386,3 +387,41 @@ def test_a_check_restarts_a_tool_by_replacing_its_pods(deployed: Deployed) -> No
     assert components and all(c["before"] == [f"{name}-1"] and c["after"] == [f"{name}-2"]
                               for name, c in components.items()), components
     assert deployed.target.control is None  # down stopped it
+
+
+def test_the_pull_secret_the_user_would_provide_is_created_between_namespace_and_release(
+        offline_terraform: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
+        scheduler: tuple[str, int]) -> None:
+    """private-registry: Dask's `regcred`, which the module says the user creates beforehand
+    in a namespace that exists only for this run, is created by the target after Terraform
+    made the namespace and before it installs the release, with the run's registry login.
+    """
+    base = tmp_path_factory.mktemp("pull-secret")
+    created: list[tuple[str, dict[str, Any], list[str]]] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TF_VAR_docker_auth_key", "dXNlcjpwYXNz")  # user:pass
+        found = _deploy(base, patch, _all_ready, scheduler[1], "private-registry")
+
+        def create(namespace: str, body: dict[str, Any]) -> None:
+            types = [r["type"] for r in map(json.loads, filter(None, found.records.read_text(
+                encoding="utf-8").splitlines())) if r["action"] == "create"]
+            created.append((namespace, body, types))
+
+        found.target.object_creator = create
+        try:
+            found.target.up(load_scenario("private-registry"), found.run_dir, found.progress)
+        finally:
+            assert found.target.down(found.progress) == []
+            found.server.shutdown()  # type: ignore[attr-defined]
+    namespace = found.target.namespaces["dask"]
+    ((where, body, before),) = created
+    assert where == namespace
+    assert "kubernetes_namespace_v1" in before and "helm_release" not in before
+    assert body["type"] == "kubernetes.io/dockerconfigjson"
+    assert body["metadata"]["name"] == "regcred"
+    assert body["metadata"]["labels"][RUN_ID_LABEL] == found.run_dir.name
+    config = json.loads(base64.b64decode(body["data"][".dockerconfigjson"]))
+    assert config == {"auths": {"registry.example.internal:5000": {"auth": "dXNlcjpwYXNz"}}}
+    assert found.recorded("helm_release", "create"), "the full apply followed"
+    assert ("dask", "created", f"Secret {namespace}/regcred (user-provided)") in \
+        found.progress.seen
