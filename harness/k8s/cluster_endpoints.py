@@ -8,9 +8,9 @@ MLflow's, Dask's, Prefect's, JupyterHub's and Feast's checks need nothing more (
 pods are read through `harness.host_facts`; a deployment's flow code travels in its pull
 steps, `harness.flow_code`; Feast's client uses the cluster's stores through forwards the
 target adds, `harness.k8s.feast_client`), so they run on a cluster. Single checks that
-need what a cluster does not offer the harness yet, or cannot apply there, are skipped with
-the reason (`PENDING_CHECKS`: the external database, GitHub's real login). Each forwarded
-tool can be restarted by a check (its pods replaced; `harness.k8s.restart`). A tool whose
+cannot apply there are skipped with the reason (`PENDING_CHECKS`: GitHub's real login;
+`reach_databases`: an external database this machine does not reach). Each forwarded tool
+can be restarted by a check (its pods replaced; `harness.k8s.restart`). A tool whose
 endpoint is not one a client uses gets no forward: Seldon's is the operator's admission
 webhook, and a SeldonDeployment's inference endpoint exists per deployment.
 
@@ -21,10 +21,12 @@ Public API:
     forward_of(tool, endpoint) -> Forward | None
     tool_entry(tool, port, scenario, releases=()) -> ToolEntry
     pending(tools, scenario) -> dict[str, str]    skip reasons, per tool or check id
+    reach_databases(stack, scenario, secrets) -> dict[str, str]   skip reasons, per check id
 """
 
 from __future__ import annotations
 
+import socket
 from typing import TYPE_CHECKING, Any
 
 from harness.k8s.forwards import LOCALHOST, Forward
@@ -34,9 +36,11 @@ from harness.settings import DaskSettings, MlflowSettings, PrefectSettings
 from harness.stack import ToolEntry
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from harness.scenario import Scenario
+    from harness.secrets import SecretStore
+    from harness.stack import Stack
     from harness.static.render import Release
 
 CLIENT_URLS = {
@@ -52,11 +56,7 @@ NO_CLIENT_ENDPOINT = {
                "inference endpoint exists per deployment"),
 }
 PENDING = "the kubernetes target does not run {tool}'s checks yet"
-_DATABASE = ("the scenario's external database is reachable inside the cluster only; the "
-             "kubernetes target does not forward it to the checks yet")
 PENDING_CHECKS = {
-    "mlflow.postgres-backend": _DATABASE,
-    "prefect.postgres-backend": _DATABASE,
     **{f"jupyterhub.{check}": ("cannot apply on a cluster: the checks log in through the "
                                "local target's GitHub stand-in; a cluster's hub sends users "
                                "to the real GitHub, whose login the checks cannot drive")
@@ -65,6 +65,57 @@ PENDING_CHECKS = {
 }
 # The credential each tool's checks read, by the run secret that holds it.
 CREDENTIALS = {"jupyterhub": {"dummy_password": "dummy_password"}}
+
+
+# Each tool's external database: the tfvars naming host, port, database and user, and the
+# run secret holding its password (the root variable, or the user-provided Secret's value).
+EXTERNAL_DATABASES = {
+    "mlflow": (("db_host", "db_port", "database_name", "db_username"), "db_password"),
+    "prefect": (("postgresql_external_hostname", "postgresql_service_port",
+                 "postgresql_database", "postgresql_username"),
+                "{postgresql_existing_secret}.password"),
+}
+DATABASE_TIMEOUT_S = 5.0
+
+
+def _uses_external_database(tool: str, scenario: Scenario) -> bool:
+    if tool == "mlflow":
+        return MlflowSettings.from_scenario(scenario).external_database
+    return tool == "prefect" and not scenario.var("postgresql_use_subchart")
+
+
+def reach_databases(stack: Stack, scenario: Scenario, secrets: SecretStore,
+                    connect: Callable[..., Any] = socket.create_connection) -> dict[str, str]:
+    """Give the `postgres-backend` checks the scenario's external database where this
+    machine reaches it too (the checks read it directly, as the local target serves it);
+    return, per check id, why not where it does not answer here.
+    """
+    skipped = {}
+    for tool, (names, secret) in EXTERNAL_DATABASES.items():
+        entry = stack.tools.get(tool)
+        if entry is None or not _uses_external_database(tool, scenario):
+            continue
+        database = external_database_of(scenario, *names)
+        entry.expect["external_database"] = database
+        host, port = str(database["host"]), int(str(database["port"]))
+        try:
+            connect((host, port), timeout=DATABASE_TIMEOUT_S).close()
+        except OSError as exc:
+            skipped[f"{tool}.postgres-backend"] = (
+                f"the scenario's database {host}:{port} does not answer from this machine "
+                f"({exc.strerror or exc}); the check reads it directly, so it runs only where "
+                "both the cluster and the harness reach it")
+            continue
+        name = secret.format(postgresql_existing_secret=scenario.var(
+            "postgresql_existing_secret"))
+        try:
+            entry.credentials["database"] = secrets.ref(name)
+        except KeyError:
+            skipped[f"{tool}.postgres-backend"] = (
+                f"the run has no password for the scenario's database {host}:{port}")
+            continue
+        entry.endpoints["database"] = f"postgresql://{host}:{port}"
+    return skipped
 
 
 def forward_of(tool: str, endpoint: dict[str, Any]) -> Forward | None:
@@ -82,11 +133,7 @@ def tool_entry(tool: str, port: int, scenario: Scenario,
     """
     name, template = CLIENT_URLS[tool]
     expect: dict[str, Any] = {}
-    if tool == "mlflow" and MlflowSettings.from_scenario(scenario).external_database:
-        # As the local target: the scenario's database, from its tfvars.
-        expect = {"external_database": external_database_of(
-            scenario, "db_host", "db_port", "database_name", "db_username")}
-    elif tool == "dask":  # as the local target: the worker count and environment asked for
+    if tool == "dask":  # as the local target: the worker count and environment asked for
         dask = DaskSettings.from_scenario(scenario)
         expect = {"workers": dask.worker_replicas, "worker_environment": dask.environment}
     elif tool == "prefect":

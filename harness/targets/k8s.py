@@ -32,7 +32,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from harness.errors import BadInputError, ProvisionError
-from harness.k8s.cluster_endpoints import CREDENTIALS, forward_of, pending, tool_entry
+from harness.k8s.cluster_endpoints import (
+    CREDENTIALS,
+    forward_of,
+    pending,
+    reach_databases,
+    tool_entry,
+)
 from harness.k8s.namespaces import run_labels, run_namespace
 from harness.scenario import TOOLS
 from harness.targets.base import NOT_SELECTED, Target
@@ -211,6 +217,7 @@ class KubernetesTarget(Target):
                           namespaces=dict(self.namespaces)))
         self._forward(outputs.get("endpoints") or {}, stack, scenario, run_dir, progress)
         stack.skip.update(pending(sorted(self.namespaces), scenario))
+        stack.skip.update(reach_databases(stack, scenario, self.secrets))
         self.workloads = workloads
         self._serve_control(stack)
         return stack

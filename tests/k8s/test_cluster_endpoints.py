@@ -4,6 +4,8 @@ scenario, and the reason for each check that does not run there yet.
 
 from __future__ import annotations
 
+import socket
+
 from harness.check_ids import known_check_ids
 from harness.k8s.cluster_endpoints import (
     CLIENT_URLS,
@@ -11,10 +13,13 @@ from harness.k8s.cluster_endpoints import (
     RUNS_ON_CLUSTER,
     forward_of,
     pending,
+    reach_databases,
     tool_entry,
 )
 from harness.k8s.forwards import Forward
 from harness.scenario import TOOLS, load_scenario
+from harness.secrets import SecretStore
+from harness.stack import Stack
 
 ENDPOINT = {"service": "mlflow", "namespace": "ci-run1-mlflow", "port": 80,
             "secret_names": []}
@@ -55,15 +60,39 @@ def test_every_check_that_does_not_run_on_a_cluster_says_why() -> None:
 
 def test_only_the_selected_tools_checks_are_listed() -> None:
     assert pending(["dask"]) == {}
-    assert set(pending(["mlflow"])) == {"mlflow.postgres-backend"}
+    assert pending(["mlflow"]) == {}
 
 
-def test_mlflow_expects_the_scenarios_external_database() -> None:
+def test_the_external_database_is_given_where_this_machine_reaches_it() -> None:
     scenario = load_scenario("external-postgres")
-    assert tool_entry("mlflow", 5000, scenario).expect["external_database"] == {
+    store = SecretStore()
+    store.put("db_password", "pw-mlflow")
+    store.put("prefect-postgresql.password", "pw-prefect")
+    stack = Stack(target="k8s://x", scenario="external-postgres", tools={
+        "mlflow": tool_entry("mlflow", 5000, scenario), "prefect": tool_entry("prefect", 4200,
+                                                                                scenario)})
+    refusing: list[bool] = []
+
+    def answers(address: tuple[str, int], timeout: float) -> socket.socket:
+        assert address == (scenario.var("db_host"), 5432) and timeout > 0
+        if refusing:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return socket.socket()
+
+    skipped = reach_databases(stack, scenario, store, answers)
+    mlflow, prefect = stack.tools["mlflow"], stack.tools["prefect"]
+    assert mlflow.expect["external_database"] == {
         "host": scenario.var("db_host"), "port": scenario.var("db_port"),
         "name": scenario.var("database_name"), "user": scenario.var("db_username")}
-    assert tool_entry("mlflow", 5000, load_scenario("defaults")).expect == {}
+    assert mlflow.endpoints["database"] == f"postgresql://{scenario.var('db_host')}:5432"
+    assert str(mlflow.credentials["database"]) == "file secrets/db_password"
+    assert str(prefect.credentials["database"]) == "file secrets/prefect-postgresql.password"
+    assert skipped == {}
+    refusing.append(True)
+    skipped = reach_databases(stack, scenario, store, answers)
+    assert "does not answer from this machine (Connection refused)" in \
+        skipped["mlflow.postgres-backend"]
+    assert reach_databases(stack, load_scenario("defaults"), store, answers) == {}
 
 
 def test_the_hub_expects_the_scenarios_authenticator_and_storage() -> None:
