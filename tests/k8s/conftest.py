@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from harness.scenario import load_scenario
+from harness.secrets import SecretStore, run_secrets
+from harness.static_stage import run_static_stage
+from harness.targets import get_target
+from harness.targets.k8s import KubernetesTarget
 from tests.terraform.provider.mirror import build_mirror
 
 
@@ -24,3 +30,24 @@ def offline_terraform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pyte
         patch.setenv("TF_PLUGIN_CACHE_DIR", str(base / "plugin-cache"))
         (base / "plugin-cache").mkdir()
         yield patch
+
+
+def prepared(url: str, run_dir: Path, scenario_name: str, tool: str) -> KubernetesTarget:
+    """The kubernetes target of `url` (KUBECONFIG set by the caller) after `prepare` for one
+    tool of a scenario, as a run does it: the run's secrets (written to `run_dir/secrets`) and
+    the static stage's rendered releases and manifests.
+    """
+    scenario = load_scenario(scenario_name)
+    run_dir.mkdir()
+    secrets = run_secrets(scenario)
+    store = SecretStore(run_dir / "secrets")
+    for name, value in secrets.items():
+        store.put(name, value)
+    static = run_static_stage(scenario, secrets, manifests_dir=run_dir / "manifests")
+    target = get_target(url)
+    assert isinstance(target, KubernetesTarget)
+    target.connect()
+    target.prepare(scenario, run_dir, store, frozenset({tool}), "{tool} not selected",
+                   static.rendered)
+    store.write_files()
+    return target

@@ -27,14 +27,14 @@ from harness.k8s.cluster import RecordedCluster
 from harness.k8s.feast_client import FeastAccess, FeastUnreachableError
 from harness.k8s.forwards import Forward, kubectl_argv
 from harness.scenario import load_scenario
-from harness.secrets import SecretStore, run_secrets
+from harness.secrets import run_secrets
 from harness.stack import Stack
 from harness.static_stage import run_static_stage
-from harness.targets import get_target
 from harness.targets.k8s import KubernetesTarget
 from tests.conftest import CLI
 from tests.faults.conftest import started
 from tests.helpers.kube_standin import ApiServerStandIn, write_kubeconfig
+from tests.k8s.conftest import prepared
 
 STANDIN = str(Path(__file__).parents[1] / "helpers" / "kubectl_standin.py")
 CHARTS = os.environ.get("HARNESS_CHARTS", "")
@@ -157,18 +157,7 @@ def _cluster_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, password: st
                                                           {"standin": url})))
     scenario = load_scenario("defaults")
     run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    store = SecretStore(run_dir / "secrets")
-    secrets = run_secrets(scenario)
-    for name, value in secrets.items():
-        store.put(name, value)
-    static = run_static_stage(scenario, secrets, manifests_dir=run_dir / "manifests")
-    target = get_target("k8s://standin?namespace_prefix=ci")
-    assert isinstance(target, KubernetesTarget)
-    target.connect()
-    target.prepare(scenario, run_dir, store, frozenset({"feast"}), "{tool} not selected",
-                   static.rendered)
-    store.write_files()
+    target = prepared("k8s://standin?namespace_prefix=ci", run_dir, "defaults", "feast")
     target.reader = RecordedCluster(secret_list={NAMESPACE: [k.V1Secret(
         metadata=k.V1ObjectMeta(name="feast-postgresql", namespace=NAMESPACE),
         data={"password": base64.b64encode(password.encode()).decode()})]})

@@ -34,15 +34,13 @@ from harness.k8s.readiness import Workload
 from harness.k8s.run_workloads import run_workloads
 from harness.launchers.base import free_port
 from harness.scenario import load_scenario
-from harness.secrets import SecretStore, run_secrets
 from harness.stack import Stack
-from harness.static_stage import run_static_stage
-from harness.targets import get_target
 from harness.targets.k8s import KubernetesTarget
 from harness.wait import wait_until
 from tests.conftest import CLI
 from tests.helpers.kube_standin import ApiServerStandIn, write_kubeconfig
 from tests.helpers.kubectl_standin import install
+from tests.k8s.conftest import prepared
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 
@@ -147,20 +145,9 @@ def _deploy(base: Path, patch: pytest.MonkeyPatch, reader_for: Any,
     patch.setenv("KUBECONFIG", str(write_kubeconfig(base / "kubeconfig", {"standin": url})))
     records = base / "records.jsonl"
     patch.setenv("TFPROVIDER_RECORD", str(records))
-    scenario = load_scenario(scenario_name)
     run_dir = base / RUN_ID
-    run_dir.mkdir()
-    secrets = run_secrets(scenario)
-    store = SecretStore(run_dir / "secrets")
-    for name, value in secrets.items():
-        store.put(name, value)
-    static = run_static_stage(scenario, secrets, manifests_dir=run_dir / "manifests")
-    target = get_target("k8s://standin?namespace_prefix=ci&ready_timeout_s=30")
-    assert isinstance(target, KubernetesTarget)
-    target.connect()
-    target.prepare(scenario, run_dir, store, frozenset({"dask"}), "{tool} not selected",
-                   static.rendered)
-    store.write_files()
+    target = prepared("k8s://standin?namespace_prefix=ci&ready_timeout_s=30", run_dir,
+                      scenario_name, "dask")
     namespace = target.namespaces["dask"]
     # What the destroy would leave behind after a failed apply: a namespace with the run's
     # label, and another run's, which must stay.
