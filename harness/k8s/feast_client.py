@@ -16,6 +16,7 @@ Public API:
     FeastAccess.client_yaml(ports) -> str                 the checks' feature_store.yaml
     FeastAccess.online_url(ports) -> str                  the online store's forwarded URL
     FeastAccess.secret_keys -> {env var: (Secret, key)}   where the passwords are
+    give_checks(entry, values, namespace, secrets, reader, start) -> reason | None
 """
 
 from __future__ import annotations
@@ -23,13 +24,21 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
 
+from harness.errors import ProvisionError
 from harness.feature_store_yaml import Quoted, dump
 from harness.k8s.forwards import LOCALHOST, Forward
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from harness.k8s.cluster import ClusterReader
+    from harness.secrets import SecretStore
+    from harness.stack import ToolEntry
 
 _CLUSTER_SUFFIX = ".svc.cluster.local"
 # The Stack credential each server environment variable's password is stored under, as the
@@ -156,3 +165,37 @@ class FeastAccess:
         if online.get("type") == "redis":
             return f"redis://{LOCALHOST}:{local}"
         return f"postgresql://{LOCALHOST}:{local}/{online.get('database', '')}"
+
+
+def give_checks(entry: ToolEntry, values: dict[str, Any], namespace: str,
+                secrets: SecretStore, reader: ClusterReader,
+                start: Callable[[Forward], int]) -> str | None:
+    """Give Feast's checks (`entry`, the feature server's) the cluster's registry and online
+    store: `start` a forward per store Service, the client `feature_store.yaml` through them,
+    the passwords read from the Secrets the servers' environment names (kept as run
+    secrets); or return why they cannot be reached.
+
+    Raises:
+        ProvisionError: a Secret the servers read lacks its key.
+    """
+    try:
+        access = FeastAccess.of(values, namespace)
+    except FeastUnreachableError as exc:
+        return f"Feast's checks cannot reach the cluster's stores: {exc}"
+    found = {str(s.metadata.name if s.metadata else ""): s for s in reader.secrets(namespace)}
+    for env, (name, key) in sorted(access.secret_keys.items()):
+        secret = found.get(name)
+        encoded = (secret.data or {}).get(key) if secret is not None else None
+        if encoded is None:
+            msg = f"feast: Secret {namespace}/{name} has no key {key!r}, which the servers " \
+                  f"read as {env}"
+            raise ProvisionError(msg)
+        credential = CREDENTIAL_OF_ENV[env]
+        secrets.put(f"feast_{credential}", base64.b64decode(encoded).decode())
+        entry.credentials[credential] = secrets.ref(f"feast_{credential}")
+    ports = {forward.name: start(forward) for forward in access.forwards}
+    entry.expect.update(feature_store_yaml=access.client_yaml(ports), password_env={
+        env: CREDENTIAL_OF_ENV[env] for env in access.secret_keys})
+    if (online := access.online_url(ports)) is not None:
+        entry.endpoints["online_store"] = online
+    return None

@@ -21,7 +21,6 @@ tolerated while waiting, default 3).
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import re
@@ -343,42 +342,15 @@ class KubernetesTarget(Target):
         self.forwards.watch()
 
     def _reach_feast(self, entry: ToolEntry, namespace: str) -> str | None:
-        """Give Feast's checks the cluster's registry and online store: a forward per store
-        Service, the client `feature_store.yaml` through them, the passwords read from the
-        Secrets the servers' environment names; or say why they cannot be reached.
-        """
-        from harness.k8s.feast_client import (  # noqa: PLC0415
-            CREDENTIAL_OF_ENV,
-            FeastAccess,
-            FeastUnreachableError,
-        )
+        """See `harness.k8s.feast_client.give_checks`: the cluster's Feast stores, or why not."""
+        from harness.k8s.feast_client import give_checks  # noqa: PLC0415
 
         assert self.forwards is not None
         assert self.secrets is not None
         server = next((r for r in self.releases if r.module == "feast"
                        and "feature_store_yaml_base64" in r.values), None)
-        try:
-            access = FeastAccess.of(server.values if server else {}, namespace)
-        except FeastUnreachableError as exc:
-            return f"Feast's checks cannot reach the cluster's stores: {exc}"
-        secrets = {str(s.metadata.name if s.metadata else ""): s
-                   for s in self._reader().secrets(namespace)}
-        for env, (name, key) in sorted(access.secret_keys.items()):
-            found = secrets.get(name)
-            encoded = (found.data or {}).get(key) if found is not None else None
-            if encoded is None:
-                msg = (f"feast: Secret {namespace}/{name} has no key {key!r}, which the "
-                       f"servers read as {env}")
-                raise ProvisionError(msg)
-            credential = CREDENTIAL_OF_ENV[env]
-            self.secrets.put(f"feast_{credential}", base64.b64decode(encoded).decode())
-            entry.credentials[credential] = self.secrets.ref(f"feast_{credential}")
-        ports = {forward.name: self.forwards.start(forward) for forward in access.forwards}
-        entry.expect.update(feature_store_yaml=access.client_yaml(ports), password_env={
-            env: CREDENTIAL_OF_ENV[env] for env in access.secret_keys})
-        if (online := access.online_url(ports)) is not None:
-            entry.endpoints["online_store"] = online
-        return None
+        return give_checks(entry, server.values if server else {}, namespace, self.secrets,
+                           self._reader(), self.forwards.start)
 
     def diagnostics_of(self, run_dir: Path, failing: frozenset[str],
                        always: bool) -> dict[str, str]:

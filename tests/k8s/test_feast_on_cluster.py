@@ -23,12 +23,13 @@ import kubernetes.client as k
 import pytest
 import yaml
 
+from harness.errors import ProvisionError
 from harness.k8s.cluster import RecordedCluster
-from harness.k8s.feast_client import FeastAccess, FeastUnreachableError
+from harness.k8s.feast_client import FeastAccess, FeastUnreachableError, give_checks
 from harness.k8s.forwards import Forward, kubectl_argv
 from harness.scenario import load_scenario
-from harness.secrets import run_secrets
-from harness.stack import Stack
+from harness.secrets import SecretStore, run_secrets
+from harness.stack import Stack, ToolEntry
 from harness.static_stage import run_static_stage
 from harness.targets.k8s import KubernetesTarget
 from tests.conftest import CLI
@@ -106,6 +107,28 @@ def test_a_postgres_online_store_shares_the_registrys_forward() -> None:
 def test_what_cannot_be_reached_says_why(values: dict[str, Any], reason: str) -> None:
     with pytest.raises(FeastUnreachableError, match=reason):
         FeastAccess.of(values, NAMESPACE)
+
+
+def test_a_secret_without_the_servers_key_stops_the_run() -> None:
+    values = {**_store(project="p", registry={
+        "registry_type": "sql",
+        "path": "postgresql+psycopg://feast:${FEAST_POSTGRES_PASSWORD}@"
+                f"feast-postgresql.{NAMESPACE}.svc.cluster.local:5432/feast"}),
+        "extraEnvs": [{"name": "FEAST_POSTGRES_PASSWORD", "valueFrom": {"secretKeyRef": {
+            "name": "feast-postgresql", "key": "password"}}}]}
+    cluster = RecordedCluster(secret_list={NAMESPACE: [k.V1Secret(
+        metadata=k.V1ObjectMeta(name="feast-postgresql"), data={"other": "eA=="})]})
+    entry = ToolEntry(endpoints={"feature_server": "http://127.0.0.1:1"})
+    started: list[Forward] = []
+    with pytest.raises(ProvisionError, match=(
+            rf"feast: Secret {NAMESPACE}/feast-postgresql has no key 'password', which the "
+            "servers read as FEAST_POSTGRES_PASSWORD")):
+        give_checks(entry, values, NAMESPACE, SecretStore(), cluster,
+                    lambda f: started.append(f) or 1)  # type: ignore[func-returns-value]
+    assert started == []  # nothing forwarded before the passwords are known
+    file_registry = _store(registry={"registry_type": "file", "path": "/tmp/r.db"})
+    assert "registry is a file" in str(give_checks(entry, file_registry, NAMESPACE,
+                                                   SecretStore(), cluster, lambda f: 1))
 
 
 @pytest.mark.integration
