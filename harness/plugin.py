@@ -275,10 +275,24 @@ def _record(attempt: dict[str, Any], report: pytest.TestReport, call: pytest.Cal
         attempt["status"] = _failure_status(call)
         message = call.excinfo.exconly() if call.excinfo else str(report.longrepr)
         attempt["message"] = (_naming_tool(message, item)[:2000] + _credentials_note(item)).strip()
+        attempt["step"] = _step(report, call, item)
     elif report.skipped and attempt["status"] is None:
         attempt["status"], attempt["message"] = "skip", _skip_reason(report)
     elif report.when == "call" and attempt["status"] is None:
         attempt["status"] = "pass"
+
+
+def _step(report: pytest.TestReport, call: pytest.CallInfo[None], item: pytest.Item) -> str:
+    """Where the check failed: its phase (a fixture's `setup`, the check's `call`) and the
+    deepest line of the check's own module on the way, e.g. `call at test_mlflow.py:88`.
+    """
+    module = str(getattr(item, "path", ""))
+    lines = [entry for entry in (call.excinfo.traceback if call.excinfo else [])
+             if str(entry.path) == module]
+    if not lines:
+        return report.when
+    deepest = lines[-1]
+    return f"{report.when} at {item.path.name}:{deepest.lineno + 1} ({deepest.name})"
 
 
 def _tools_of(item: pytest.Item) -> list[str]:

@@ -26,7 +26,7 @@ from harness.targets import get_target
 from harness.targets.base import NOT_SELECTED
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from harness.console import RunConsole
@@ -224,6 +224,22 @@ def _forget_restarts(stack_path: Path) -> None:
     kept.save(stack_path)
 
 
+LOG_TAIL_LINES = 15  # per log file, for the report's failures
+_LOG_TAIL_BYTES = 16384  # read from each file's end: enough for the lines, whatever its size
+
+
+def log_tail(run_dir: Path, tool: str, redact: Callable[[str], str]) -> str:
+    """The last lines of each of `tool`'s server logs, under their names, secrets masked."""
+    parts = []
+    for path in sorted((run_dir / "logs").glob(f"{tool}*.log")):
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - _LOG_TAIL_BYTES))
+            lines = handle.read().decode("utf-8", "replace").splitlines()[-LOG_TAIL_LINES:]
+        if lines:
+            parts.append(f"==> logs/{path.name} <==\n" + "\n".join(lines))
+    return str(redact("\n".join(parts)))
+
+
 def _logs_of(run_dir: Path, tool: str) -> str:
     """The logs to read when a check of `tool` fails: its servers' logs, and the checks' own."""
     logs = sorted(p.name for p in (run_dir / "logs").glob(f"{tool}*.log"))
@@ -286,6 +302,8 @@ def _provision_and_check(
     by_target = target.diagnostics_of(run_dir, failing, options.diagnostics_always)
     result.checks += checks_from_results(outcome.results, lambda tool: "; ".join(
         filter(None, [_logs_of(run_dir, tool), by_target.get(tool)])))
+    result.log_tails = {tool: tail for tool in sorted(failing)
+                        if (tail := log_tail(run_dir, tool, console.redact))}
     for tool, components in outcome.results.get("versions", {}).items():
         result.versions.setdefault(tool, {}).update(components)
     if outcome.infrastructure_error:

@@ -16,7 +16,9 @@ _WORST = ("error", "fail", "flaky", "pass", "skip")
 
 
 def fold_node(node: dict[str, Any]) -> dict[str, Any]:
-    """One node's attempts (`[{"status", "message"}, ...]`) as a single verdict."""
+    """One node's attempts (`[{"status", "message", "step"}, ...]`) as a single verdict; a
+    failure's `step` says where it happened.
+    """
     attempts = [a for a in node.get("attempts", []) if a.get("status")]
     verdict = {"id": node["id"], "nodeid": node["nodeid"], "tool": node["tool"],
                "duration_s": round(node.get("duration_s", 0.0), 3),
@@ -27,10 +29,11 @@ def fold_node(node: dict[str, Any]) -> dict[str, Any]:
     last = attempts[-1]
     if last["status"] == "pass" and failures:
         first = failures[0]["message"]
-        return {**verdict, "status": "flaky",
+        return {**verdict, "status": "flaky", "step": failures[0].get("step", ""),
                 "message": f"passed on attempt {len(attempts)}; first failure: {first}"}
     if failures:  # a later skip (or nothing) never turns a failure into something milder
-        return {**verdict, "status": failures[-1]["status"], "message": failures[-1]["message"]}
+        return {**verdict, "status": failures[-1]["status"], "message": failures[-1]["message"],
+                "step": failures[-1].get("step", "")}
     return {**verdict, "status": last["status"], "message": last.get("message", "")}
 
 

@@ -52,6 +52,13 @@ def test_tool_absent(stack):
 '''
 
 
+def _line(source: str, text: str) -> int:
+    """The line of `source` (as pytester writes it: without its first, empty line) holding
+    `text`.
+    """
+    return next(n for n, line in enumerate(source.splitlines()) if text in line)
+
+
 def write_fake_stack(directory: Path) -> Path:
     """A stack file in `directory` (created): MLflow only, one credential, one check skipped."""
     (directory / "secrets").mkdir(parents=True)
@@ -89,6 +96,11 @@ def test_statuses_and_results(pytester: pytest.Pytester, stack_file: Path) -> No
     assert by_id["mlflow.flaky"]["attempts"] == 2
     assert "first failure: mlflow: ConnectionResetError: first attempt" in by_id["mlflow.flaky"]["message"]
     assert by_id["mlflow.fails"]["attempts"] == 1, "an assertion about the tool is never retried"
+    # Where it failed: the phase and the check's own line.
+    assert by_id["mlflow.fails"]["step"] == \
+        f"call at test_checks.py:{_line(CHECKS, 'assert stack.secret')} (test_fails)"
+    assert by_id["mlflow.flaky"]["step"] == \
+        f"call at test_checks.py:{_line(CHECKS, 'raise ConnectionResetError')} (test_flaky)"
     assert "credentials used: mlflow.password from file secrets/password" in \
         by_id["mlflow.fails"]["message"]
     assert {n["nodeid"].rsplit("/", 1)[-1] for n in document["nodes"]} == {
@@ -205,6 +217,8 @@ def test_connect(connection):
     assert statuses == {"mlflow.login": "fail", "mlflow.after-login": "fail",
                         "mlflow.connect": "error"}
     assert "expected the login to be accepted, got 'HTTP 403'" in checks["mlflow.login"]["message"]
+    assert checks["mlflow.login"]["step"].startswith("setup at test_checks.py:")  # a fixture
+    assert checks["mlflow.login"]["step"].endswith(" (session)")
     assert outcome.ret == 1
 
 

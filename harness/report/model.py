@@ -31,6 +31,7 @@ class CheckResult(BaseModel):
     message: str = ""
     attempts: int = 1
     diagnostics: str | None = None
+    step: str = ""  # where a failure happened: phase and the check's line
 
 
 class VersionDrift(BaseModel):
@@ -68,6 +69,8 @@ class ScenarioRun(BaseModel):
     kube_versions: list[str] = Field(default_factory=list)
     chart_source: str = ""
     infrastructure_errors: list[str] = Field(default_factory=list)
+    # Per tool with a failing check: the last lines of its servers' logs, secrets masked.
+    log_tails: dict[str, str] = Field(default_factory=dict)
     exit_code: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -136,7 +139,7 @@ def checks_from_results(
         result = CheckResult(
             id=raw["id"], tool=raw["tool"], status=raw["status"],
             duration_s=raw.get("duration_s", 0.0), message=raw.get("message", ""),
-            attempts=max(1, raw.get("attempts", 1)),
+            attempts=max(1, raw.get("attempts", 1)), step=raw.get("step", ""),
         )
         if result.status in {"fail", "error"}:
             result.diagnostics = diagnostics(result.tool)

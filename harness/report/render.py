@@ -6,15 +6,18 @@ Never imports pytest or targets: a saved `report.json` can be re-rendered anywhe
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
 import jinja2
 
+from harness.report.model import STATUSES
+
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from harness.report.model import Report, ScenarioRun
+    from harness.report.model import CheckResult, Report, ScenarioRun
 
 SYMBOLS = {"pass": "✅ pass", "flaky": "⚠️ flaky", "fail": "❌ fail", "error": "💥 error",
            "skip": "⏭️ skip"}
@@ -99,6 +102,7 @@ def to_markdown(report: Report) -> str:
     if notes:
         lines += ["", "## Details", ""]
         lines += [f"- **{col}** `{c.id}` {c.status}: {_escape(c.message) or '(no message)'}"
+                  + (f" (step: {_escape(c.step)})" if c.step else "")
                   + (f" (read: {_escape(c.diagnostics)})" if c.diagnostics else "")
                   for col, c in notes]
     for run in report.runs:
@@ -135,14 +139,70 @@ def _summary(run: ScenarioRun) -> str:
     return ", ".join(parts) or "no checks"
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """The page's first line: passed or failed, the counts, the time, the drift."""
+
+    word: str
+    counts: dict[str, int]
+    duration_s: float
+    drift: int
+
+
+def verdict(report: Report) -> Verdict:
+    """`PASSED` when every column's run exited 0 (it checked something, and nothing failed),
+    else `FAILED`; check counts over all columns; the runs' summed phase times.
+    """
+    counts: dict[str, int] = {status: sum(run.counts()[status] for run in report.runs)
+                              for status in STATUSES}
+    passed = bool(report.runs) and all(run.exit_code == 0 and run.checks for run in report.runs)
+    return Verdict("PASSED" if passed else "FAILED", counts,
+                   sum(sum(run.phases_s.values()) for run in report.runs),
+                   sum(len(run.version_drift) for run in report.runs))
+
+
+def _problems(report: Report) -> list[tuple[str, ScenarioRun, CheckResult]]:
+    """Failing and erring checks, then flaky ones, each with its column and run."""
+    found = [(column(run), run, check) for run in report.runs for check in run.checks
+             if check.status in {"fail", "error", "flaky"}]
+    return sorted(found, key=lambda item: (item[2].status == "flaky", item[0], item[2].id))
+
+
+def _groups(rows: list[str]) -> list[tuple[str, list[str]]]:
+    """Check ids grouped by the tool their id starts with, in order."""
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        groups.setdefault(row.split(".", 1)[0], []).append(row)
+    return list(groups.items())
+
+
+def _by_tool(run: ScenarioRun) -> list[tuple[str, list[CheckResult]]]:
+    groups: dict[str, list[CheckResult]] = {}
+    for check in run.checks:
+        groups.setdefault(check.tool, []).append(check)
+    return sorted(groups.items())
+
+
+def _tally(checks: list[CheckResult]) -> str:
+    counts = {status: sum(c.status == status for c in checks) for status in STATUSES}
+    return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+
+
 def to_html(report: Report) -> str:
-    """One self-contained page (inline CSS, no scripts or external assets)."""
-    rows, columns, cells = matrix(report)
+    """One self-contained page (inline CSS, no scripts or external assets): the verdict,
+    failures first, the matrix grouped by tool, then each column's phases and tools.
+    """
+    rows, columns, _ = matrix(report)
+    cells = {(check.id, column(run)): check for run in report.runs for check in run.checks}
     template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
         resources.files("harness.report").joinpath("templates/report.html.j2").read_text("utf-8"))
     components = sorted({(t, c) for r in report.runs for t, cs in r.versions.items() for c in cs})
-    return template.render(report=report, rows=rows, columns=columns, cells=cells,
-                           components=components, column=column, summary=_summary)
+    infrastructure = [(column(run), error) for run in report.runs
+                      for error in run.infrastructure_errors]
+    return template.render(report=report, groups=_groups(rows), columns=columns, cells=cells,
+                           components=components, column=column, summary=_summary,
+                           verdict=verdict(report), problems=_problems(report),
+                           infrastructure=infrastructure, by_tool=_by_tool, tally=_tally)
 
 
 def write_all(report: Report, directory: Path) -> list[Path]:
