@@ -148,13 +148,18 @@ def _validate_selection(markers: str | None, keyword: str | None) -> list[dict[s
                    "inputs differ from the first scenario's; elsewhere its checks are skipped "
                    "as covered by that column.")
 @_kube_versions_option
+@click.option("--versions", "version_names", envvar=config.ENV_VERSIONS, metavar="SET,...",
+              help="Version sets (names in versions/, files, or `all`): every scenario runs "
+                   "with each set's chart versions, one column per scenario and set (env "
+                   f"{config.ENV_VERSIONS}; default: the modules' pins, one column per "
+                   "scenario).")
 @click.option("--shared-with", hidden=True, help="Set by a shared run for its children.")
 @_charts_option
 def run(
     scenario_names: tuple[str, ...], parallel: int, target_url: str, reports_dir: Path, keep: bool,
         markers: str | None, keyword: str | None, reruns: int, fail_on_flaky: bool,
     serial: bool, diagnostics: str, run_id: str | None, tools: frozenset[str] | None, share: bool,
-    kube_versions: tuple[str, ...] | None, shared_with: str | None,
+    kube_versions: tuple[str, ...] | None, version_names: str | None, shared_with: str | None,
 ) -> None:
     """Provision a scenario, run the checks against it, tear it down, write the report."""
     from harness.report.model import Report
@@ -166,7 +171,11 @@ def run(
 
     names = list(dict.fromkeys(
         n for name in scenario_names for n in (known() if name == "all" else name.split())))
-    loaded = [load_scenario(name) for name in names]  # all valid, or exit 2 before anything
+    sets = _version_sets(version_names)
+    # One column per scenario and version set; all valid, or exit 2 before anything starts.
+    columns = [(name, chosen) for name in names for chosen in sets]
+    loaded = [_with_versions(load_scenario(name), chosen) for name, chosen in columns]
+    names = [_column_key(name, chosen) for name, chosen in columns]
     parse_target_url(target_url)
     selected = _validate_selection(markers, keyword)
     get_target(target_url).connect()  # an unreachable cluster is said now, not after rendering
@@ -178,8 +187,11 @@ def run(
                   *(["--fail-on-flaky"] if fail_on_flaky else []),
                   *(["--serial"] if serial else []), "--diagnostics", diagnostics,
                   *(["--kube-versions", ",".join(kube_versions)] if kube_versions else [])]
-        _run_matrix(names, run_id or new_run_id("matrix"), reports_dir, parallel, console,
-                    _child_args(names, loaded, tools, share, common))
+        args = _child_args(names, loaded, tools, share, common)
+        for key, (name, chosen) in zip(names, columns, strict=True):
+            args[key] = ["--scenario", name, *(["--versions", str(chosen.path)] if chosen
+                                               else []), *args[key]]
+        _run_matrix(names, run_id or new_run_id("matrix"), reports_dir, parallel, console, args)
     scenario = loaded[0]
     run_id = run_id or new_run_id(scenario.name)
     run_dir = reports_dir / run_id
@@ -187,7 +199,8 @@ def run(
                          reruns=reruns, pytest_args=_selection(markers, keyword), tools=tools,
                          fail_on_flaky=fail_on_flaky, kube_versions=kube_versions,
                          collected=selected, serial=serial,
-                         diagnostics_always=diagnostics == "always")
+                         diagnostics_always=diagnostics == "always",
+                         version_set=columns[0][1].name if columns[0][1] else "default")
     if (markers or keyword) and not shared_with:  # a shared column may rightly run none
         options.selected = selected
     if shared_with:
@@ -203,6 +216,33 @@ def run(
     sys.exit(report.exit_code)
 
 
+def _version_sets(value: str | None) -> list[Any]:
+    """The version sets `--versions` names (`all`: every set in versions/), or `[None]`: the
+    modules' pins, as a run without the option has always used.
+    """
+    from harness.version_sets import load_version_set, version_set_names
+
+    if not value:
+        return [None]
+    names = [n for part in value.split(",") for n in (
+        version_set_names() if part.strip() == "all" else [part.strip()]) if n]
+    return [load_version_set(name) for name in dict.fromkeys(names)]
+
+
+def _with_versions(scenario: Any, chosen: Any) -> Any:
+    """The scenario with a version set's chart versions as tfvars overrides."""
+    from harness.version_sets import apply_version_set
+
+    if chosen is not None:
+        scenario.tfvars = apply_version_set(dict(scenario.tfvars), chosen)
+    return scenario
+
+
+def _column_key(name: str, chosen: Any) -> str:
+    """A column's name: the scenario, or `scenario@set` when a version set was asked for."""
+    return name if chosen is None else f"{name}@{chosen.name}"
+
+
 def _child_args(names: list[str], loaded: list[Any], tools: frozenset[str] | None, share: bool,
                 common: list[str]) -> dict[str, list[str]]:
     """Each scenario's arguments; with sharing, later ones provision only what differs."""
@@ -213,7 +253,8 @@ def _child_args(names: list[str], loaded: list[Any], tools: frozenset[str] | Non
         own = tools
         extra: list[str] = []
         if share and scenario is not base:
-            own = tools_to_provision(base, scenario) & (tools or frozenset(TOOLS))
+            own = tools_to_provision(base, scenario) & (
+                tools if tools is not None else frozenset(TOOLS))
             extra = ["--shared-with", base.name]
         selection = ["--tools", ",".join(sorted(own)) or "none"] if own is not None else []
         args[name] = [*common, *selection, *extra]

@@ -8,6 +8,8 @@ DEFAULT_TARGET = "local://"
 ENV_SCENARIO = "HARNESS_SCENARIO"
 DEFAULT_SCENARIO = "defaults"
 
+ENV_VERSIONS = "HARNESS_VERSIONS"  # version sets, comma-separated; unset: the modules' pins
+
 ENV_REPORTS_DIR = "HARNESS_REPORTS_DIR"
 DEFAULT_REPORTS_DIR = "reports"
 

@@ -73,15 +73,18 @@ def _raise_interrupt(signum: int, _frame: object) -> None:
 
 
 def _spawn(name: str, child_args: list[str], run_dir: Path) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "harness.cli", "run", "--scenario", name,
+    # A column given no `--scenario` of its own is the scenario of its name.
+    scenario = [] if "--scenario" in child_args else ["--scenario", name]
+    argv = [sys.executable, "-m", "harness.cli", "run", *scenario,
             "--reports-dir", str(run_dir), "--run-id", _column_dir(name), *child_args]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
 def _column_dir(name: str) -> str:
-    # A scenario given as a file path still gets a flat directory name.
-    return name.replace(os.sep, "_").removesuffix(".yaml")
+    # A scenario given as a file path still gets a flat directory name (`defaults@previous`
+    # for a scenario with a version set).
+    return name.replace(os.sep, "_").replace(".yaml", "")
 
 
 def _pump(name: str, child: subprocess.Popen[str], console: RunConsole) -> threading.Thread:

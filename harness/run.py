@@ -61,6 +61,8 @@ class RunOptions:
     serial: bool = False
     # Collect the target's own diagnostics (a cluster's state) even when nothing failed.
     diagnostics_always: bool = False
+    # The version set whose chart versions the scenario's tfvars carry ("default": the pins).
+    version_set: str = "default"
 
 
 def new_run_id(label: str) -> str:
@@ -116,7 +118,7 @@ def run_scenario(
     """
     phases: dict[str, float] = {}
     result = ScenarioRun(scenario=scenario.name, description=scenario.description,
-                         target=options.target_url)
+                         target=options.target_url, version_set=options.version_set)
     started = time.monotonic()
     console.phase("validate", f"scenario {scenario.name} on {options.target_url}")
     target = get_target(options.target_url)

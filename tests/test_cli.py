@@ -43,6 +43,7 @@ def test_scenarios_lists_names_and_descriptions() -> None:
     (["--tools", "mlflow,spark"], "unknown tool 'spark'"),
     (["--scenario", "SCENARIO"], "field 'tfvars.worker_replica': not a root module variable; "
                                  "did you mean 'worker_replicas'?"),
+    (["--versions", "current,nope"], "--versions 'nope': no such version set"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     scenario = tmp_path / "typo.yaml"
