@@ -93,9 +93,11 @@ def to_markdown(report: Report) -> str:
         lines.append(f"| {tool} {component} | " + " | ".join(f"`{v}`" for v in values) + " |")
     lines += ["", "## Checks", "", "| check | " + " | ".join(columns) + " |",
               "|---|" + "---|" * len(columns)]
-    for row in rows:
-        lines.append(f"| `{row}` | " + " | ".join(
-            SYMBOLS.get(cells.get((row, col), ""), "–") for col in columns) + " |")
+    for tool, ids in _groups(rows):
+        lines.append(f"| **{tool}** |" + " |" * len(columns))
+        lines += [f"| `{row}` | " + " | ".join(
+            SYMBOLS.get(cells.get((row, col), ""), "–") for col in columns) + " |"
+            for row in ids]
     lines += _drift_markdown(report)
     notes = [(column(r), c) for r in report.runs for c in r.checks
              if c.status in {"fail", "error", "skip", "flaky"}]
