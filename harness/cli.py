@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ import click
 
 from harness import __version__, config
 from harness.console import RunConsole
-from harness.errors import BadInputError, ExitCode, HarnessError
+from harness.errors import BadInputError, ExitCode, HarnessError, InterruptedRunError
 from harness.scenario import TOOLS
 
 if TYPE_CHECKING:
@@ -729,11 +730,22 @@ def _print_kept(run_dir: Path) -> None:
     click.echo(f"Stop it:        mlops-conformance down {run_dir}")
 
 
+def _exiting_after_interrupt() -> None:
+    """An interrupted run has stopped everything it started and exits 3: a further Ctrl-C or
+    SIGTERM while it says so must not turn that into death by signal (seen once in CI: exit
+    -2 after the message; the late SIGINT's sender was not found).
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def main() -> None:
     """Entry point: one-line errors and the documented exit codes."""
     try:
         cli.main(standalone_mode=False)
     except HarnessError as exc:
+        if isinstance(exc, InterruptedRunError):
+            _exiting_after_interrupt()
         click.echo(f"error: {exc}", err=True)
         sys.exit(int(exc.exit_code))
     except click.exceptions.Exit as exc:
@@ -745,6 +757,7 @@ def main() -> None:
         click.echo("error: aborted", err=True)
         sys.exit(ExitCode.INFRASTRUCTURE)
     except KeyboardInterrupt:
+        _exiting_after_interrupt()
         click.echo("error: interrupted", err=True)
         sys.exit(ExitCode.INFRASTRUCTURE)
 
