@@ -40,11 +40,16 @@ def _name(pod: Any) -> str:
     return str(pod.metadata.name)
 
 
+def _instance(pod: Any) -> str:
+    # A StatefulSet's new pod has the old one's name: the uid tells them apart.
+    return f"{_name(pod)} (uid {_uid(pod)[:8]})"
+
+
 def restart_pods(reader: ClusterReader, delete_pod: Callable[[str, str], None],
                  workloads: Sequence[Workload], wait_ready: Callable[[list[Workload]], None],
                  timeout_s: float) -> dict[str, dict[str, list[str]]]:
     """Delete the pods of `workloads` (Deployments and StatefulSets) and wait for their
-    replacements; per workload, the pod names before and after.
+    replacements; per workload, the pods before and after (`name (uid …)`).
 
     Raises:
         ProvisionError: a workload has no pod to restart, its old pods do not go, or its new
@@ -77,8 +82,8 @@ def restart_pods(reader: ClusterReader, delete_pod: Callable[[str, str], None],
         count = len(before[workload])
         _wait(lambda w=workload, n=count: sum(map(_ready, pods_now(w)[0])) >= n,  # type: ignore[misc]
               deadline, f"{count} new ready pod(s) of {workload.ref}")
-    return {w.name: {"before": sorted(map(_name, before[w])),
-                     "after": sorted(map(_name, pods_now(w)[0]))}
+    return {w.name: {"before": sorted(map(_instance, before[w])),
+                     "after": sorted(map(_instance, pods_now(w)[0]))}
             for w in chosen}
 
 

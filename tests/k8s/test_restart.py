@@ -24,12 +24,13 @@ DATABASE = Workload("StatefulSet", NAMESPACE, "mlflow-postgresql", "mlflow", {"a
 MIGRATE = Workload("Job", NAMESPACE, "mlflow-migrate", "mlflow", {"job-name": "mlflow-migrate"})
 
 
-def _pod(workload: Workload, name: str, *, ready: bool = True) -> Any:
+def _pod(workload: Workload, name: str, *, ready: bool = True, uid: str = "") -> Any:
     status = k.V1ContainerStatus(name="main", image="i:1", image_id="", ready=ready,
                                  restart_count=0, state=k.V1ContainerState(
                                      running=k.V1ContainerStateRunning()))
     return k.V1Pod(metadata=k.V1ObjectMeta(name=name, namespace=NAMESPACE,
-                                           uid=uuid.uuid4().hex, labels=dict(workload.selector)),
+                                           uid=uid or uuid.uuid4().hex,
+                                           labels=dict(workload.selector)),
                    status=k.V1PodStatus(phase="Running", container_statuses=[status]))
 
 
@@ -69,10 +70,11 @@ class Controller:
         def later() -> None:
             time.sleep(0.5)  # the old pod terminates, then the controller creates a new one
             pods.remove(pod)
-            if self.replaces:
+            if self.replaces:  # a StatefulSet's pod comes back under its name
                 workload = next(w for w in (SERVER, DATABASE)
                                 if w.selector == pod.metadata.labels)
-                pods.append(_pod(workload, f"{name}-new"))
+                again = name if workload is DATABASE else f"{name}-new"
+                pods.append(_pod(workload, again, uid=f"2222{name}"))
 
         threading.Thread(target=later, daemon=True).start()
 
@@ -82,8 +84,8 @@ def cluster() -> RecordedCluster:
     return RecordedCluster(
         workloads={("Deployment", NAMESPACE, "mlflow"): _ready_deployment(SERVER),
                    ("StatefulSet", NAMESPACE, "mlflow-postgresql"): _ready_statefulset(DATABASE)},
-        pod_list={NAMESPACE: [_pod(SERVER, "mlflow-7c9d-abcde"),
-                              _pod(DATABASE, "mlflow-postgresql-0")]})
+        pod_list={NAMESPACE: [_pod(SERVER, "mlflow-7c9d-abcde", uid="1111-server"),
+                              _pod(DATABASE, "mlflow-postgresql-0", uid="1111-db")]})
 
 
 def _gate(cluster: RecordedCluster) -> Any:
@@ -96,9 +98,11 @@ def test_every_pod_of_the_tool_is_replaced(cluster: RecordedCluster) -> None:
                             _gate(cluster), timeout_s=20)
     assert sorted(controller.deleted) == ["mlflow-7c9d-abcde", "mlflow-postgresql-0"]
     assert replaced == {  # the Job's pods are done: not restarted
-        "mlflow": {"before": ["mlflow-7c9d-abcde"], "after": ["mlflow-7c9d-abcde-new"]},
-        "mlflow-postgresql": {"before": ["mlflow-postgresql-0"],
-                              "after": ["mlflow-postgresql-0-new"]}}
+        "mlflow": {"before": ["mlflow-7c9d-abcde (uid 1111-ser)"],
+                   "after": ["mlflow-7c9d-abcde-new (uid 2222mlfl)"]},
+        # Same name, another pod: told apart by its uid, so a check sees the change.
+        "mlflow-postgresql": {"before": ["mlflow-postgresql-0 (uid 1111-db)"],
+                              "after": ["mlflow-postgresql-0 (uid 2222mlfl)"]}}
 
 
 def test_pods_that_do_not_come_back_fail_the_restart_naming_the_workload(
