@@ -22,6 +22,9 @@ from harness.httpjson import send_json
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from harness.secrets import SecretStore
+    from harness.stack import Stack
+
 
 class ControlServer:
     """A tiny HTTP server; `url` once `start()` returned, gone after `stop()`."""
@@ -87,3 +90,16 @@ class ControlServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+def serve_restarts(stack: Stack, secrets: SecretStore, token_secret: str,
+                   restart: Callable[[str], Mapping[str, Mapping[str, Any]]]) -> ControlServer:
+    """Start a control server for `restart` and offer it to every tool of `stack`: its
+    `endpoints.restart`, and the token (run secret `token_secret`) as `credentials.restart`.
+    """
+    control = ControlServer(restart, secrets.generate(token_secret))
+    control.start()
+    for name, entry in stack.tools.items():
+        entry.endpoints["restart"] = control.restart_url(name)
+        entry.credentials["restart"] = secrets.ref(token_secret)
+    return control

@@ -136,9 +136,7 @@ def _drift_markdown(report: Report) -> list[str]:
 
 
 def _summary(run: ScenarioRun) -> str:
-    counts = run.counts()
-    parts = [f"{n} {status}" for status, n in counts.items() if n]
-    return ", ".join(parts) or "no checks"
+    return _tally(run.checks) or "no checks"
 
 
 @dataclass(frozen=True)

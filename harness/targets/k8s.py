@@ -250,16 +250,11 @@ class KubernetesTarget(Target):
         """Offer checks a restart of each forwarded tool (`endpoints.restart`): its pods are
         deleted and replaced, as on the local target its processes are restarted.
         """
-        from harness.control import ControlServer  # noqa: PLC0415
+        from harness.control import serve_restarts  # noqa: PLC0415
 
         assert self.secrets is not None
-        token = self.secrets.generate(CONTROL_TOKEN)
-        self.control = ControlServer(self._restart, token)
-        self.control.start()
         self._stack = stack
-        for name, entry in stack.tools.items():
-            entry.endpoints["restart"] = self.control.restart_url(name)
-            entry.credentials["restart"] = self.secrets.ref(CONTROL_TOKEN)
+        self.control = serve_restarts(stack, self.secrets, CONTROL_TOKEN, self._restart)
 
     def _restart(self, tool: str) -> dict[str, dict[str, list[str]]]:
         """Replace `tool`'s pods; answer once the tool answers through its forward again.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 
-from harness.control import ControlServer
+from harness.control import ControlServer, serve_restarts
 from harness.errors import BadInputError, ProvisionError
 from harness.launchers import LAUNCHERS, get_launcher_class
 from harness.launchers.base import LaunchContext, Launcher, ProcessSpec, PythonEnv, TaskSpec
@@ -143,12 +143,7 @@ class LocalTarget(Target):
         """Offer checks a restart of each tool (`endpoints.restart`), as deleting a pod does."""
         if self.secrets is None:
             return
-        token = self.secrets.generate(CONTROL_TOKEN)
-        self.control = ControlServer(self._restart, token)
-        self.control.start()
-        for name, entry in stack.tools.items():
-            entry.endpoints["restart"] = self.control.restart_url(name)
-            entry.credentials["restart"] = self.secrets.ref(CONTROL_TOKEN)
+        self.control = serve_restarts(stack, self.secrets, CONTROL_TOKEN, self._restart)
 
     def _restart(self, tool: str) -> dict[str, dict[str, int]]:
         assert self.supervisor is not None
