@@ -67,25 +67,30 @@ def uv_binary() -> str:
     return found
 
 
-def env_path(name: str, requirements: tuple[str, ...], python: Path | None = None) -> Path:
-    """The cache directory of environment `name`: keyed by its pins and Python version."""
+def env_path(name: str, requirements: tuple[str, ...], python: Path | None = None,
+             exclude_newer: str | None = None) -> Path:
+    """The cache directory of environment `name`: keyed by its pins, the time its dependencies
+    are resolved as of, and the Python version.
+    """
     interpreter = python or Path(sys.executable)
     key = "\n".join([f"{sys.version_info.major}.{sys.version_info.minor}", str(interpreter),
-                     *sorted(requirements)])
+                     *sorted(requirements), *([f"as of {exclude_newer}"] if exclude_newer else [])])
     return cache_dir() / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
 @contextlib.contextmanager
-def building(name: str, requirements: tuple[str, ...]) -> Iterator[EnvBuild]:
+def building(name: str, requirements: tuple[str, ...],
+             exclude_newer: str | None = None) -> Iterator[EnvBuild]:
     """Hold environment `name`'s build lock and give the uv commands that build it (none
     when a finished build is cached); it is marked finished when the block ends without error.
+    With `exclude_newer` (RFC 3339), dependencies resolve as the index stood then.
 
     Concurrent callers (two runs at once) wait on the lock instead of building twice.
 
     >>> with building("mlserver", pins) as build:
     ...     for argv in build.steps: run(argv, without=build.unset_env)
     """
-    path = env_path(name, requirements)
+    path = env_path(name, requirements, exclude_newer=exclude_newer)
     python = path / "bin" / "python"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.with_suffix(".lock").open("w") as lock:
@@ -97,7 +102,8 @@ def building(name: str, requirements: tuple[str, ...]) -> Iterator[EnvBuild]:
         uv = uv_binary()
         yield EnvBuild(PythonEnv(python), [
             [uv, "venv", "--quiet", "--python", sys.executable, str(path)],
-            [uv, "pip", "install", "--python", str(python), *requirements],
+            [uv, "pip", "install", "--python", str(python),
+             *(["--exclude-newer", exclude_newer] if exclude_newer else []), *requirements],
         ], HARNESS_PINS_ENV, installer_env())
         (path / _COMPLETE).write_text("\n".join(requirements) + "\n", encoding="utf-8")
 

@@ -241,6 +241,25 @@ class Supervisor:
         after = running.executor.process.pid if running.executor.process else 0
         return before, after
 
+    def stop(self, name: str) -> list[str]:
+        """Stop server `name` and forget it, so a new spec can start under its name (an
+        upgrade starts the next version on the same state); the death watch does not report
+        the stop. Returns the problems met.
+
+        Raises:
+            KeyError: no server of that name runs.
+
+        """
+        with self._lock:
+            found = [r for r in self._running if r.spec.name == name]
+        if not found:
+            raise KeyError(name)
+        problems = _stop(found[0])
+        with self._lock:
+            self._running.remove(found[0])
+        self._write_pids()
+        return problems
+
     def _await_start(self, running: Running) -> None:
         """Start `running`'s executor, wait until ready; errors name it and quote its log."""
         spec, executor, log_path = running.spec, running.executor, running.log_path

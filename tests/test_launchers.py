@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BadInputError, ModuleDefectError
-from harness.launchers.base import LaunchContext, ProcessSpec, PythonEnv
+from harness.launchers.base import LaunchContext, ProcessSpec, PythonEnv, Stage, TaskSpec
 from harness.launchers.chart_values import ChartValues, render_for, terraform_dir
 from harness.launchers.dask import DaskLauncher
 from harness.launchers.mlflow import MlflowLauncher
@@ -31,8 +31,9 @@ def context(tmp_path: Path, text: str, python: PythonEnv | None = None, tool: st
                          python=python or PythonEnv(), values=values)
 
 
-def flatten(stages: list[ProcessSpec | list[ProcessSpec]]) -> list[ProcessSpec]:
-    return [s for stage in stages for s in ([stage] if isinstance(stage, ProcessSpec) else stage)]
+def flatten(stages: list[Stage]) -> list[ProcessSpec | TaskSpec]:
+    return [s for stage in stages
+            for s in ([stage] if isinstance(stage, ProcessSpec | TaskSpec) else stage)]
 
 
 def test_dask_workers_get_the_scenario_environment(tmp_path: Path) -> None:
@@ -93,7 +94,8 @@ def test_mlflow_maps_a_path_artifact_root_into_the_run(tmp_path: Path) -> None:
                                       tool="mlflow"))
     destination = str(tmp_path / "state" / "rootfs" / "mnt" / "art")
     assert launcher.entry().expect["artifact_destination"] == destination
-    (spec,) = flatten(list(launcher.processes()))
+    migration, spec = flatten(list(launcher.processes()))
+    assert migration.name == "mlflow-db-upgrade"  # the chart's init container, first
     assert spec.env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
     assert spec.argv[spec.argv.index("--artifacts-destination") + 1] == destination
     assert spec.health_url == f"{launcher.url}/health"

@@ -101,6 +101,9 @@ class LaunchContext:
     default_timeout_s: float = 90.0
     secrets: SecretStore = field(default_factory=SecretStore)
     values: ChartValues = field(default_factory=ChartValues)
+    # {component: version} as the tool's charts deploy it, where its servers run at that
+    # version (`_server_env`); empty: they run `python`.
+    chart_versions: Mapping[str, str] = field(default_factory=dict)
 
     def timeout_s(self, component: str) -> float:
         """Readiness timeout for `component`, from the scenario's `local.ready_timeout_s`."""

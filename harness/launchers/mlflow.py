@@ -10,7 +10,8 @@ from urllib.parse import urlparse
 
 from harness.launchers._database import external_database_of
 from harness.launchers._installed import installed_versions
-from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
+from harness.launchers._server_env import server_python
+from harness.launchers.base import Launcher, ProcessSpec, Stage, TaskSpec, free_port
 from harness.settings import MlflowSettings
 from harness.stack import ToolEntry
 
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
     from harness.launchers.base import LaunchContext
     from harness.launchers.postgres import Database, PostgresLauncher
 
+# What the chart's `mlflow-db-migration` init container runs (its ConfigMap's migrations.py):
+# create the tables of an empty database, then migrate to this version's schema. (`mlflow db
+# upgrade` alone fails on an empty database before MLflow 3.x's later releases.)
+_DB_UPGRADE = ("import os; from mlflow.store.db import utils; "
+               "utils._initialize_tables(utils.create_sqlalchemy_engine_with_retry("
+               "os.environ['MLFLOW_BACKEND_STORE_URI']))")
 PASSWORD_SECRET = "db_password"  # noqa: S105 - the root variable's name, not its value
 
 
@@ -37,9 +44,14 @@ class MlflowLauncher(Launcher):
         self.external_database = bool(values.get("mlflow", "backendStore.postgres.enabled"))
         self.database_name = str(values.get("mlflow", "backendStore.postgres.database", ""))
         self.database_user = str(values.get("mlflow", "backendStore.postgres.user", ""))
+        # The chart migrates the schema before the server starts only with a database backend
+        # (its own PostgreSQL, which the local SQLite file plays, or an external one).
+        self.migrate = bool(values.get("mlflow", "backendStore.databaseMigration")) and (
+            self.external_database or bool(values.get("mlflow", "postgresql.enabled")))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database: Database | None = None
+        self.python = context.python  # until processes() has the chart version's environment
 
     def requires(self) -> tuple[str, ...]:
         """PostgreSQL when the chart's backend store is an external PostgreSQL."""
@@ -66,17 +78,40 @@ class MlflowLauncher(Launcher):
         return str(self.context.state_dir / "rootfs" / path.relative_to(path.anchor))
 
     def processes(self) -> Iterator[Stage]:
-        """Yield the tracking server."""
+        """Yield the build of MLflow's environment at the chart's version (once), then the
+        tracking server.
+        """
+        self.python = yield from server_python(self.context, self.NAME, "server")
+        yield from self.server_stages()
+
+    def schema_store(self) -> str:
+        """The backend store's SQLAlchemy URL (password included: never logged)."""
+        if self.database is not None:
+            return self.database.url(self._password, "postgresql+psycopg")
+        return f"sqlite:///{self.context.state_dir / 'mlflow.db'}"
+
+    def server_stages(self) -> Iterator[Stage]:
+        """Yield the schema migration (when the chart runs it) and the tracking server, from
+        `self.python`.
+        """
         destination = self.artifact_destination(self.artifact_root)
         if "://" not in destination:
             Path(destination).mkdir(parents=True, exist_ok=True)
-        backend_store = f"sqlite:///{self.context.state_dir / 'mlflow.db'}"
         if self.database is not None:
             self.database.check_login("mlflow", self._password)
-            backend_store = self.database.url(self._password, "postgresql+psycopg")
+        backend_store = self.schema_store()
+        if self.migrate:
+            # The chart's `mlflow-db-migration` init container, with the store's URL (it may
+            # hold a password) from the environment, never from argv.
+            yield TaskSpec(
+                name="mlflow-db-upgrade",
+                argv=[str(self.python.python), "-c", _DB_UPGRADE],
+                env={"MLFLOW_BACKEND_STORE_URI": backend_store},
+                timeout_s=self.context.timeout_s("mlflow"),
+            )
         yield ProcessSpec(
             name="mlflow",
-            argv=self.context.python.module(
+            argv=self.python.module(
                 "mlflow", "server",
                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
                 "--serve-artifacts", "--artifacts-destination", destination,
@@ -123,5 +158,5 @@ class MlflowLauncher(Launcher):
 
     def versions(self, entry: ToolEntry) -> dict[str, str]:
         """MLflow as installed where the server runs (not its `/version`: the check compares)."""
-        return {"server": installed_versions(self.context.python.python, "mlflow")["mlflow"]}
+        return {"server": installed_versions(self.python.python, "mlflow")["mlflow"]}
 

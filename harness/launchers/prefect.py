@@ -12,6 +12,7 @@ import requests
 from harness.errors import ProvisionError
 from harness.launchers._database import external_database_of
 from harness.launchers._installed import installed_versions
+from harness.launchers._server_env import server_python
 from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
 from harness.settings import PrefectSettings
 from harness.stack import ToolEntry
@@ -74,6 +75,8 @@ class PrefectLauncher(Launcher):
         self.worker_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/api"
         self.database: Database | None = None
+        # Until processes() has the chart versions' environments.
+        self.python = {"server": context.python, "worker": context.python}
 
     def bind(self, required: Mapping[str, Launcher]) -> None:
         """Ask PostgreSQL for the server's database and user, as the chart's values name them:
@@ -97,6 +100,15 @@ class PrefectLauncher(Launcher):
         }
 
     def processes(self) -> Iterator[Stage]:
+        """Yield the builds of the server's and the worker's environments at their charts'
+        versions (once), then the servers.
+        """
+        for component in ("server", "worker") if self.worker_enabled else ("server",):
+            self.python[component] = yield from server_python(self.context, self.NAME,
+                                                              component)
+        yield from self.server_stages()
+
+    def server_stages(self) -> Iterator[Stage]:
         """Yield the server; create the pool and queues; yield the worker if enabled."""
         assert self.database is not None, "bind() gives the server its database"
         password = self.context.secrets.get(self.database.password_secret)
@@ -104,7 +116,7 @@ class PrefectLauncher(Launcher):
             self.database.check_login("prefect-server", password)
         yield ProcessSpec(
             name="prefect-server",
-            argv=self.context.python.module(
+            argv=self.python["server"].module(
                 "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port),
                 "--no-ui", "--analytics-off"),
             env={**self._environment("server"),
@@ -119,7 +131,7 @@ class PrefectLauncher(Launcher):
         queues = [arg for queue in self.work_queues for arg in ("--work-queue", queue)]
         yield ProcessSpec(
             name="prefect-worker",
-            argv=self.context.python.module(
+            argv=self.python["worker"].module(
                 "prefect", "worker", "start", "--pool", self.work_pool,
                 "--type", WORKER_TYPE, "--name", "local-worker", "--with-healthcheck",
                 "--install-policy", "never", *queues),
@@ -133,17 +145,25 @@ class PrefectLauncher(Launcher):
             stop_signal=signal.SIGKILL,
         )
 
+    def schema_store(self) -> str:
+        """The server's database as a SQLAlchemy URL (password included: never logged)."""
+        assert self.database is not None, "bind() gives the server its database"
+        return self.database.url(self.context.secrets.get(self.database.password_secret),
+                                 "postgresql+psycopg")
+
     def _create_pool(self) -> None:
-        """The worker's process pool and its queues, before the worker polls them."""
+        """The worker's process pool and its queues, before the worker polls them; those that
+        exist are kept (the server started again on its database, as in an upgrade).
+        """
         pool = self.work_pool
         try:
             response = requests.post(f"{self.url}/work_pools/",
                                      json={"name": pool, "type": WORKER_TYPE}, timeout=30)
-            response.raise_for_status()
+            _created_or_exists(response)
             for queue in self.work_queues:
                 response = requests.post(f"{self.url}/work_pools/{pool}/queues/",
                                          json={"name": queue}, timeout=30)
-                response.raise_for_status()
+                _created_or_exists(response)
         except requests.RequestException as exc:
             msg = f"prefect-server: cannot create work pool {pool!r}: {exc}"
             raise ProvisionError(msg) from exc
@@ -179,4 +199,14 @@ class PrefectLauncher(Launcher):
         """Prefect as installed where the server runs (not its `/admin/version`: the check
         compares the two).
         """
-        return {"server": installed_versions(self.context.python.python, "prefect")["prefect"]}
+        versions = {"server": installed_versions(self.python["server"].python,
+                                                 "prefect")["prefect"]}
+        if self.worker_enabled:
+            versions["worker"] = installed_versions(self.python["worker"].python,
+                                                    "prefect")["prefect"]
+        return versions
+
+
+def _created_or_exists(response: requests.Response) -> None:
+    if response.status_code != 409:  # "conflict": it exists already
+        response.raise_for_status()

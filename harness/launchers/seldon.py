@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from harness.envs import building
-from harness.launchers.base import Launcher, ProcessSpec, Stage, TaskSpec, free_port
+from harness.launchers._server_env import env_stages
+from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
 from harness.settings import ToolSettings
 from harness.stack import ToolEntry
 
@@ -109,13 +109,7 @@ class SeldonLauncher(Launcher):
         envs = {}
         for name, requirements in (("mlserver", mlserver_requirements()),
                                    ("rclone", INITIALIZER_REQUIREMENTS)):
-            with building(name, requirements) as build:
-                # The first run builds the environment; the supervisor runs uv, so a run
-                # stopped meanwhile stops the build too (and a later run starts it over).
-                for step, argv in enumerate(build.steps):
-                    yield TaskSpec(name=f"{name}-env-{step}", argv=argv, env=build.env,
-                                   timeout_s=600, unset_env=build.unset_env)
-            envs[name] = build.python
+            envs[name] = yield from env_stages(name, requirements)
         self.model_env = envs["mlserver"]
         argv = self.context.python.module(
             "harness.launchers.seldon_controlplane", "--port", str(self.port),

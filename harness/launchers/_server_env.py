@@ -1,0 +1,83 @@
+"""The environment a tool's servers run from: the package version its chart deploys, built with
+uv and cached by its pins (`harness.envs`), so a version set fixes what runs.
+
+Public API:
+    server_requirements(tool, component, version) -> pins, or None where the tool's servers
+        still run the harness's own environment (`HARNESS_ENV_REASONS` says why)
+    env_stages(label, requirements) -> a generator of build tasks that returns the PythonEnv
+    server_python(context, tool, component) -> the same for a component at its chart's version
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.envs import building
+from harness.launchers.base import PythonEnv, TaskSpec
+from harness.release_dates import resolved_as_of
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator
+
+    from harness.launchers.base import LaunchContext
+
+# The pins of a component's environment at `version`, the app version its chart deploys.
+_PACKAGES: dict[tuple[str, str], Callable[[str], tuple[str, ...]]] = {
+    # The chart's image carries psycopg for `backendStore.postgres`.
+    ("mlflow", "server"): lambda version: (f"mlflow=={version}", "psycopg[binary]>=3.1"),
+    # The worker runs flows in its own interpreter: the flow code needs only prefect.
+    ("prefect", "server"): lambda version: (f"prefect=={version}",),
+    ("prefect", "worker"): lambda version: (f"prefect=={version}",),
+}
+
+# Why a tool's servers run the harness's environment rather than their chart's version: the
+# version drift table quotes it.
+HARNESS_ENV_REASONS: dict[str, str] = {
+    "dask": ("the checks' Dask client runs in the harness's environment, and distributed "
+             "requires client, scheduler and workers of one version: the servers follow the "
+             "client"),
+    "feast": ("the checks apply the feature repository with the harness's Feast SDK, which "
+              "writes the registry the feature server reads: the server follows the SDK"),
+    "jupyterhub": ("the hub, its proxy, authenticator and single-user servers run the "
+                   "harness's environment: no per-version environment is built for them yet"),
+}
+
+
+def server_requirements(tool: str, component: str, version: str) -> tuple[str, ...] | None:
+    """The pins that run `tool`'s `component` at `version`; None where it runs the harness's
+    environment.
+
+    >>> server_requirements("prefect", "worker", "3.8.3")
+    ('prefect==3.8.3',)
+    """
+    pins = _PACKAGES.get((tool, component))
+    return pins(version) if pins is not None else None
+
+
+def env_stages(label: str, requirements: tuple[str, ...],
+               exclude_newer: str | None = None) -> Generator[TaskSpec, None, PythonEnv]:
+    """Yield the tasks that build environment `label` with `requirements` (none once it is
+    cached) and return it; the supervisor runs them, so a run stopped meanwhile stops the build.
+
+    >>> python = yield from env_stages("mlflow-3.15.1", ("mlflow==3.15.1",))
+    """
+    with building(label, requirements, exclude_newer) as build:
+        for step, argv in enumerate(build.steps):
+            yield TaskSpec(name=f"{label}-env-{step}", argv=argv, env=build.env, timeout_s=900,
+                           unset_env=build.unset_env)
+    return build.python
+
+
+def server_python(context: LaunchContext, tool: str,
+                  component: str) -> Generator[TaskSpec, None, PythonEnv]:
+    """The environment `tool`'s `component` runs from: built at the version its chart deploys
+    (`context.chart_versions`), else the context's interpreter (the harness's, or the one the
+    scenario's `local.python` names).
+    """
+    version = context.chart_versions.get(component)
+    pins = server_requirements(tool, component, version) if version else None
+    if version is None or pins is None:
+        return context.python
+    # Its dependencies as they were when the chart's image was built: what it was tested with.
+    as_of = resolved_as_of(pins[0].split("==")[0], version)
+    return (yield from env_stages(f"{tool}-{version}", pins, as_of))
