@@ -426,6 +426,91 @@ def _print_variable_reach(scenario: Any, modules: tuple[str, ...]) -> None:
     sys.exit(ExitCode.CHECK_FAILED if failed else ExitCode.OK)
 
 
+@cli.command()
+@click.option("--from", "from_name", default="previous", show_default=True, metavar="VERSIONS",
+              help="Version set the stack is provisioned at: a name in versions/ or a file.")
+@click.option("--to", "to_name", default="current", show_default=True, metavar="VERSIONS",
+              help="Version set it is upgraded to.")
+@click.option("--scenario", "scenario_name", default=config.DEFAULT_SCENARIO,
+              envvar=config.ENV_SCENARIO, show_default=True,
+              help=f"Scenario name in scenarios/ or a YAML file (env {config.ENV_SCENARIO}).")
+@click.option("--target", "target_url", default=config.DEFAULT_TARGET, envvar=config.ENV_TARGET,
+              show_default=True, help="Where to provision; upgrades run on the local target.")
+@click.option("--allow-downgrade", is_flag=True,
+              help="Go to older charts too (most tools refuse a schema newer than theirs).")
+@_reports_option
+@_markers_option
+@_keyword_option
+@_reruns_option
+@_fail_on_flaky_option
+@_serial_option
+@click.option("--run-id", help="Name of the run directory (default: time, scenario, random).")
+@click.option("--tools", callback=lambda _c, _p, v: _tool_list(v), metavar="TOOL,...",
+              help="Provision, upgrade and check only these tools (and what they require).")
+@_charts_option
+def upgrade(from_name: str, to_name: str, scenario_name: str, target_url: str,
+            allow_downgrade: bool, reports_dir: Path, markers: str | None, keyword: str | None,
+            reruns: int, fail_on_flaky: bool, serial: bool, run_id: str | None,
+            tools: frozenset[str] | None) -> None:
+    """Provision the `from` versions, write canaries, upgrade the running stack to the `to`
+    versions, read the canaries back and run the checks on the upgraded stack.
+
+    Exit 0 when every canary came back and every check passed, 1 on a lost or changed canary
+    or a failed check, 2 on bad input (a downgrade without --allow-downgrade), 3 when the
+    stack could not be provisioned or upgraded.
+    """
+    from harness.report.model import Report
+    from harness.report.render import write_all
+    from harness.run import RunOptions, new_run_id, run_scenario
+    from harness.scenario import load_scenario
+    from harness.secrets import run_secrets
+    from harness.static.chart_versions import expected_versions
+    from harness.static.render import InvalidTfvarsError, render_scenario
+    from harness.targets import parse_target_url
+    from harness.targets.local import chart_versions
+    from harness.upgrade.direction import downgrades
+    from harness.upgrade.perform import UpgradeRequest
+    from harness.version_sets import apply_version_set, load_version_set
+
+    if parse_target_url(target_url)[0] != "local":
+        raise BadInputError(f"--target {target_url!r}: upgrade runs on the local target only "
+                            "so far; give --target local://")
+    from_set = load_version_set(from_name, "--from")
+    to_set = load_version_set(to_name, "--to")
+    older = downgrades(from_set, to_set)
+    if older and not allow_downgrade:
+        raise BadInputError(f"--to {to_set.name}: a downgrade ({'; '.join(older)}); most tools "
+                            "refuse a database their newer version migrated: pass "
+                            "--allow-downgrade to try it anyway")
+    selected = _validate_selection(markers, keyword)
+    scenario = load_scenario(scenario_name)
+    try:
+        to_rendered = render_scenario(apply_version_set(dict(scenario.tfvars), to_set),
+                                      secrets=run_secrets(scenario))
+    except InvalidTfvarsError as exc:
+        raise BadInputError(f"--to {to_set.name}: {exc}") from exc
+    scenario = _with_versions(scenario, from_set)
+    request = UpgradeRequest(from_set=from_set.name, to_set=to_set.name,
+                             to_versions=chart_versions(to_rendered),
+                             expected=expected_versions(to_rendered.releases),
+                             downgrade=bool(older))
+    console = RunConsole()
+    run_id = run_id or new_run_id(f"{scenario.name}-upgrade")
+    run_dir = reports_dir / run_id
+    options = RunOptions(target_url=target_url, reports_dir=reports_dir, reruns=reruns,
+                         pytest_args=_selection(markers, keyword), tools=tools,
+                         fail_on_flaky=fail_on_flaky, collected=selected, serial=serial,
+                         version_set=f"{from_set.name}->{to_set.name}", upgrade=request)
+    if markers or keyword:
+        options.selected = selected
+    result = run_scenario(scenario, options, run_dir, console)
+    report = Report(run_id=run_id, harness_version=__version__, runs=[result])
+    console.phase("report", str(run_dir))
+    paths = write_all(report, run_dir)
+    _summarise(console, report, paths)
+    sys.exit(report.exit_code)
+
+
 @cli.command("upgrade-plan")
 @click.option("--from", "from_name", required=True, metavar="VERSIONS",
               help="Version set upgraded from: a name in versions/ (e.g. previous) or a file.")

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from harness.scenario import Scenario
     from harness.static_stage import StaticResult
     from harness.targets.base import Target
+    from harness.upgrade.perform import UpgradeRequest
 
 RESTART = "restart"  # the endpoint and credential a target's control server offers checks
 
@@ -63,6 +64,8 @@ class RunOptions:
     diagnostics_always: bool = False
     # The version set whose chart versions the scenario's tfvars carry ("default": the pins).
     version_set: str = "default"
+    # `upgrade`: after provisioning, upgrade the stack to these versions before the checks.
+    upgrade: UpgradeRequest | None = None
 
 
 def new_run_id(label: str) -> str:
@@ -163,9 +166,11 @@ def run_scenario(
         msg = f"run {run_dir.name} interrupted; everything it started is stopped"
         raise InterruptedRunError(msg)
     result.peak_rss_mb = round(memory.peak / 2**20, 1) if memory.peak else None
-    # What ran (read by the checks) against what the scenario's charts deploy.
-    result.version_drift = version_drift(expected_versions(static.rendered.releases),
-                                         result.versions)
+    # What ran (read by the checks) against what the scenario's charts deploy: after an
+    # upgrade, the charts it upgraded to.
+    expected = options.upgrade.expected if options.upgrade is not None \
+        else expected_versions(static.rendered.releases)
+    result.version_drift = version_drift(expected, result.versions)
     for drift in result.version_drift:
         drift.reason = target.version_note(drift.tool, drift.component)
     result.phases_s = {k: round(v, 2) for k, v in phases.items()}
@@ -283,6 +288,17 @@ def _provision_and_check(
     phases["provision"] = time.monotonic() - mark
     result.ready_s = target.ready_times_s()
     result.findings += [console.redact(line) for line in target.findings()]
+    if options.upgrade is not None:
+        from harness.upgrade.perform import upgrade_stack  # noqa: PLC0415 - SQLAlchemy: upgrades only
+
+        request = options.upgrade
+        console.phase("upgrade", f"{request.from_set} -> {request.to_set}: canaries, then "
+                                 "each tool at its new versions on the same state")
+        mark = time.monotonic()
+        result.upgrade, checks = upgrade_stack(request, stack, target, console, run_dir.name)
+        result.checks += checks
+        stack.save(run_dir / "stack.json")
+        phases["upgrade"] = time.monotonic() - mark
 
     console.phase("checks")
     mark = time.monotonic()

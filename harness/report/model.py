@@ -49,6 +49,38 @@ class VersionDrift(BaseModel):
     reason: str = ""  # why the target ran another version, as the target explains it
 
 
+class ToolUpgrade(BaseModel):
+    """One tool through an upgrade: the versions, its migrations, its downtime, its canaries."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str
+    from_versions: dict[str, str] = Field(default_factory=dict)
+    to_versions: dict[str, str] = Field(default_factory=dict)
+    upgraded: bool = False
+    note: str = ""  # why it was not started again at other versions
+    # The Alembic revision its database held before and after (read from the database).
+    schema_before: str = ""
+    schema_after: str = ""
+    downtime_s: dict[str, float] = Field(default_factory=dict)  # per server component
+    canaries_written: int = 0
+    canaries_present: int = 0
+    canaries_lost: list[str] = Field(default_factory=list)
+    canaries_changed: list[str] = Field(default_factory=list)
+
+
+class UpgradeSummary(BaseModel):
+    """An upgrade of a running stack from one version set to another."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_set: str
+    to_set: str
+    downgrade: bool = False
+    duration_s: float = 0.0
+    tools: list[ToolUpgrade] = Field(default_factory=list)
+
+
 class ScenarioRun(BaseModel):
     """One scenario provisioned on one target, and what its checks found."""
 
@@ -71,6 +103,8 @@ class ScenarioRun(BaseModel):
     infrastructure_errors: list[str] = Field(default_factory=list)
     # Per tool with a failing check: the last lines of its servers' logs, secrets masked.
     log_tails: dict[str, str] = Field(default_factory=dict)
+    # An `upgrade` run: what the upgrade from one version set to the other kept.
+    upgrade: UpgradeSummary | None = None
     exit_code: int = 0
 
     def counts(self) -> dict[str, int]:

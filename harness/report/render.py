@@ -17,7 +17,7 @@ from harness.report.model import STATUSES
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from harness.report.model import CheckResult, Report, ScenarioRun
+    from harness.report.model import CheckResult, Report, ScenarioRun, ToolUpgrade
 
 SYMBOLS = {"pass": "✅ pass", "flaky": "⚠️ flaky", "fail": "❌ fail", "error": "💥 error",
            "skip": "⏭️ skip"}
@@ -99,6 +99,7 @@ def to_markdown(report: Report) -> str:
             SYMBOLS.get(cells.get((row, col), ""), "–") for col in columns) + " |"
             for row in ids]
     lines += _drift_markdown(report)
+    lines += _upgrade_markdown(report)
     notes = [(column(r), c) for r in report.runs for c in r.checks
              if c.status in {"fail", "error", "skip", "flaky"}]
     if notes:
@@ -133,6 +134,53 @@ def _drift_markdown(report: Report) -> list[str]:
     lines += [f"| {col} | {d.tool} | {d.component} | `{d.ran}` | `{d.chart}` | "
               f"{_escape(d.source)} | {_escape(d.reason) or '–'} |" for col, d in rows]
     return lines
+
+
+def _upgrade_markdown(report: Report) -> list[str]:
+    lines: list[str] = []
+    for run in report.runs:
+        if run.upgrade is None:
+            continue
+        upgrade = run.upgrade
+        lines += ["", f"## Upgrade {upgrade.from_set} → {upgrade.to_set} ({column(run)})", "",
+                  f"{'A downgrade, allowed by --allow-downgrade. ' if upgrade.downgrade else ''}"
+                  f"{upgrade.duration_s:.0f} s from the first canary written to the last "
+                  "read back; the checks above ran on the upgraded stack.", "",
+                  "| tool | versions | schema (Alembic revision) | unavailable | canaries |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {tool.tool} | {_upgrade_versions(tool)} | {_upgrade_schema(tool)} | "
+                  f"{_upgrade_downtime(tool)} | {_upgrade_canaries(tool)} |"
+                  for tool in upgrade.tools]
+    return lines
+
+
+def _upgrade_versions(tool: ToolUpgrade) -> str:
+    if not tool.upgraded:
+        return f"not started again: {_escape(tool.note)}"
+    return ", ".join(f"{component} `{tool.from_versions.get(component, '?')}` → `{version}`"
+                     for component, version in tool.to_versions.items())
+
+
+def _upgrade_schema(tool: ToolUpgrade) -> str:
+    if not tool.schema_before:
+        return "–"
+    if tool.schema_before == tool.schema_after:
+        return f"`{tool.schema_before}` (no migration)"
+    return f"`{tool.schema_before}` → `{tool.schema_after}`"
+
+
+def _upgrade_downtime(tool: ToolUpgrade) -> str:
+    return ", ".join(f"{component} {seconds:.0f} s"
+                     for component, seconds in tool.downtime_s.items()) or "–"
+
+
+def _upgrade_canaries(tool: ToolUpgrade) -> str:
+    if not tool.canaries_written:
+        return "–"
+    text = f"{tool.canaries_present}/{tool.canaries_written} present"
+    if tool.canaries_lost or tool.canaries_changed:
+        text += f" ({len(tool.canaries_lost)} lost, {len(tool.canaries_changed)} changed)"
+    return text
 
 
 def _summary(run: ScenarioRun) -> str:

@@ -1,0 +1,114 @@
+"""Upgrades on the local target, with real servers: MLflow and Prefect provisioned at the
+`previous` version set, canaries written, started again at `current` on the same state, the
+canaries read back and the checks run; and an upgrade that loses a canary fails naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import requests
+
+from harness.launchers.chart_values import render_for
+from harness.report.model import exit_code_for
+from harness.scenario import load_scenario
+from harness.secrets import SecretStore
+from harness.targets.local import LocalTarget, chart_versions
+from harness.upgrade.perform import UpgradeRequest, upgrade_stack
+from harness.version_sets import apply_version_set, load_version_set
+from tests.conftest import CLI
+from tests.test_local_integration import leftovers
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from harness.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+
+def test_previous_to_current_keeps_every_canary(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    done = subprocess.run(
+        [*CLI, "upgrade", "--from", "previous", "--to", "current", "--tools", "mlflow,prefect",
+         "-m", "mlflow or prefect", "--reports-dir", str(reports), "--run-id", "up"],
+        capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not leftovers(reports / "up")
+    run: dict[str, Any] = json.loads((reports / "up" / "report.json").read_text())["runs"][0]
+    assert run["version_set"] == "previous->current"
+    tools = {tool["tool"]: tool for tool in run["upgrade"]["tools"]}
+    wanted = {"mlflow": ({"server": "3.2.0"}, {"server": "3.15.1"}, 24),
+              "prefect": ({"server": "3.4.13", "worker": "3.4.13"},
+                          {"server": "3.8.3", "worker": "3.8.3"}, 16)}
+    for name, (before, after, canaries) in wanted.items():
+        tool = tools[name]
+        assert tool["upgraded"], tool
+        assert (tool["from_versions"], tool["to_versions"]) == (before, after)
+        assert (tool["canaries_written"], tool["canaries_present"]) == (canaries, canaries)
+        assert tool["canaries_lost"] == tool["canaries_changed"] == []
+        # The tool's own migration moved its schema on (read from its database).
+        assert tool["schema_before"] not in {"", "none", tool["schema_after"]}, tool
+        assert set(tool["downtime_s"]) >= {name if name == "mlflow" else "prefect-server"}
+        # What the checks read from the servers after the upgrade: the `current` versions.
+        assert run["versions"][name]["server"] == after["server"]
+    statuses = {check["id"]: check["status"] for check in run["checks"]}
+    assert statuses["upgrade.canaries.mlflow"] == statuses["upgrade.canaries.prefect"] == "pass"
+    assert statuses["mlflow.log-run"] == statuses["prefect.deployment-run"] == "pass"
+    assert "## Upgrade previous → current" in (reports / "up" / "report.md").read_text()
+
+
+class _Progress:
+    def component(self, name: str, status: str, detail: str = "") -> None:
+        return
+
+
+def test_a_lost_and_a_changed_canary_fail_the_upgrade_naming_them(tmp_path: Path) -> None:
+    scenario = load_scenario("defaults")
+    current = load_scenario("defaults")
+    scenario.tfvars = apply_version_set(dict(scenario.tfvars), load_version_set("previous"))
+    current.tfvars = apply_version_set(dict(current.tfvars), load_version_set("current"))
+    secrets = SecretStore(tmp_path / "secrets")
+    target = LocalTarget("local://", {})
+    target.prepare(scenario, tmp_path / "run", secrets, tools=frozenset({"mlflow"}))
+    request = UpgradeRequest(from_set="previous", to_set="current",
+                             to_versions=chart_versions(render_for(current, secrets)))
+    model = "canary-model-lost"
+    changed: list[str] = []
+
+    def break_canaries(stack: Stack) -> None:
+        api = f"{stack.tools['mlflow'].endpoints['tracking']}/api/2.0/mlflow"
+        requests.delete(f"{api}/registered-models/alias",
+                        json={"name": model, "alias": "champion"},
+                        timeout=30).raise_for_status()
+        experiment = requests.get(f"{api}/experiments/get-by-name",
+                                  params={"experiment_name": "canary-lost"},
+                                  timeout=30).json()["experiment"]["experiment_id"]
+        run_id = requests.post(f"{api}/runs/search", json={"experiment_ids": [experiment]},
+                               timeout=30).json()["runs"][0]["info"]["run_id"]
+        requests.post(f"{api}/runs/set-tag", json={"run_id": run_id, "key": "team",
+                                                   "value": "tampered"},
+                      timeout=30).raise_for_status()
+        changed.append(run_id)
+
+    try:
+        stack = target.up(scenario, tmp_path / "run", _Progress())
+        summary, checks = upgrade_stack(request, stack, target, _Progress(), "lost",
+                                        between=break_canaries)
+    finally:
+        target.down(_Progress())
+    assert not leftovers(tmp_path / "run")
+    (check,) = checks
+    assert check.id == "upgrade.canaries.mlflow"
+    assert check.status == "fail"
+    assert f"mlflow model {model} alias champion missing" in check.message
+    assert f"mlflow run {changed[0]} tag team: wrote 'canary-" in check.message
+    assert "read 'tampered'" in check.message
+    assert "22 of 24 canaries came back as written (1 lost, 1 changed)" in check.message
+    assert exit_code_for(checks, []) == 1
+    (mlflow,) = [tool for tool in summary.tools if tool.tool == "mlflow"]
+    assert mlflow.upgraded
+    assert mlflow.canaries_lost == [f"model {model} alias champion"]
