@@ -79,11 +79,12 @@ def env_path(name: str, requirements: tuple[str, ...], python: Path | None = Non
 
 
 @contextlib.contextmanager
-def building(name: str, requirements: tuple[str, ...],
-             exclude_newer: str | None = None) -> Iterator[EnvBuild]:
+def building(name: str, requirements: tuple[str, ...], exclude_newer: str | None = None,
+             exempt: tuple[str, ...] = ()) -> Iterator[EnvBuild]:
     """Hold environment `name`'s build lock and give the uv commands that build it (none
     when a finished build is cached); it is marked finished when the block ends without error.
-    With `exclude_newer` (RFC 3339), dependencies resolve as the index stood then.
+    With `exclude_newer` (RFC 3339), dependencies resolve as the index stood then, except the
+    `exempt` packages.
 
     Concurrent callers (two runs at once) wait on the lock instead of building twice.
 
@@ -103,7 +104,10 @@ def building(name: str, requirements: tuple[str, ...],
         yield EnvBuild(PythonEnv(python), [
             [uv, "venv", "--quiet", "--python", sys.executable, str(path)],
             [uv, "pip", "install", "--python", str(python),
-             *(["--exclude-newer", exclude_newer] if exclude_newer else []), *requirements],
+             *(["--exclude-newer", exclude_newer] if exclude_newer else []),
+             *[arg for package in (exempt if exclude_newer else ())
+               for arg in ("--exclude-newer-package", f"{package}=false")],
+             *requirements],
         ], HARNESS_PINS_ENV, installer_env())
         (path / _COMPLETE).write_text("\n".join(requirements) + "\n", encoding="utf-8")
 

@@ -4,6 +4,7 @@ from a real HTTP index), the uv commands that build them, and what the launchers
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import threading
 from http import HTTPStatus
@@ -95,7 +96,12 @@ def test_an_environment_as_of_a_date_is_another_environment(
 
 def test_pins_follow_the_chart_version() -> None:
     assert server_requirements("mlflow", "server", "3.15.1")[0] == "mlflow==3.15.1"
-    assert server_requirements("prefect", "worker", "3.8.3") == ("prefect==3.8.3",)
+    assert server_requirements("prefect", "server", "3.8.3") == ("prefect==3.8.3",)
+    # The worker runs the checks' flows, which compute on the Dask cluster: its Dask follows
+    # the harness's, exactly.
+    worker = server_requirements("prefect", "worker", "3.8.3") or ()
+    assert worker[0] == "prefect==3.8.3"
+    assert f"distributed=={importlib.metadata.version('distributed')}" in worker
     # Tools that still run the harness's environment say why.
     for tool in ("dask", "feast", "jupyterhub"):
         assert server_requirements(tool, "server", "1.0") is None
@@ -133,3 +139,15 @@ def test_mlflow_runs_its_chart_version_after_the_chart_migration(
     python = env_path("mlflow-3.2.0", server_requirements("mlflow", "server", "3.2.0") or (),
                       exclude_newer="2025-08-06T13:30:26Z") / "bin" / "python"
     assert migration.argv[0] == server.argv[0] == str(python)
+
+
+def test_pins_that_follow_the_harness_are_exempt_from_the_release_date(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path))
+    with building("prefect-3.8.3-flows", ("prefect==3.8.3", "distributed==2026.8.0"),
+                  "2026-08-14T19:09:29Z", ("distributed",)) as build:
+        install = build.steps[-1]
+        build.python.python.parent.mkdir(parents=True)
+    at = install.index("--exclude-newer")
+    assert install[at:at + 4] == ["--exclude-newer", "2026-08-14T19:09:29Z",
+                                  "--exclude-newer-package", "distributed=false"]

@@ -10,6 +10,8 @@ Public API:
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 from typing import TYPE_CHECKING
 
 from harness.envs import building
@@ -21,13 +23,32 @@ if TYPE_CHECKING:
 
     from harness.launchers.base import LaunchContext
 
-# The pins of a component's environment at `version`, the app version its chart deploys.
+# What the flows the checks deploy import besides Prefect (the journey's computes on the Dask
+# cluster): on a cluster the flow's image carries them; here the process worker runs flows in
+# its own interpreter. They follow the harness's versions, so the flow's Dask client matches
+# the cluster's scheduler and what it pickles reads back the same.
+FLOW_DEPENDENCIES = ("dask", "distributed", "pandas", "numpy", "pyarrow", "cloudpickle")
+
+
+def following_the_harness(packages: tuple[str, ...]) -> tuple[str, ...]:
+    """`package==version` as the harness's environment has each of `packages` installed."""
+    pins = []
+    for package in packages:
+        try:
+            pins.append(f"{package}=={importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return tuple(pins)
+
+
+# The pins of a component's environment at `version`, the app version its chart deploys: the
+# first is the tool itself, whose dependencies resolve as of its release; the rest are exact.
 _PACKAGES: dict[tuple[str, str], Callable[[str], tuple[str, ...]]] = {
     # The chart's image carries psycopg for `backendStore.postgres`.
     ("mlflow", "server"): lambda version: (f"mlflow=={version}", "psycopg[binary]>=3.1"),
-    # The worker runs flows in its own interpreter: the flow code needs only prefect.
     ("prefect", "server"): lambda version: (f"prefect=={version}",),
-    ("prefect", "worker"): lambda version: (f"prefect=={version}",),
+    ("prefect", "worker"): lambda version: (f"prefect=={version}",
+                                            *following_the_harness(FLOW_DEPENDENCIES)),
 }
 
 # Why a tool's servers run the harness's environment rather than their chart's version: the
@@ -54,14 +75,14 @@ def server_requirements(tool: str, component: str, version: str) -> tuple[str, .
     return pins(version) if pins is not None else None
 
 
-def env_stages(label: str, requirements: tuple[str, ...],
-               exclude_newer: str | None = None) -> Generator[TaskSpec, None, PythonEnv]:
+def env_stages(label: str, requirements: tuple[str, ...], exclude_newer: str | None = None,
+               exempt: tuple[str, ...] = ()) -> Generator[TaskSpec, None, PythonEnv]:
     """Yield the tasks that build environment `label` with `requirements` (none once it is
     cached) and return it; the supervisor runs them, so a run stopped meanwhile stops the build.
 
     >>> python = yield from env_stages("mlflow-3.15.1", ("mlflow==3.15.1",))
     """
-    with building(label, requirements, exclude_newer) as build:
+    with building(label, requirements, exclude_newer, exempt) as build:
         for step, argv in enumerate(build.steps):
             yield TaskSpec(name=f"{label}-env-{step}", argv=argv, env=build.env, timeout_s=900,
                            unset_env=build.unset_env)
@@ -79,5 +100,12 @@ def server_python(context: LaunchContext, tool: str,
     if version is None or pins is None:
         return context.python
     # Its dependencies as they were when the chart's image was built: what it was tested with.
-    as_of = resolved_as_of(pins[0].split("==")[0], version)
-    return (yield from env_stages(f"{tool}-{version}", pins, as_of))
+    # The exact pins that follow the harness are newer, and exempt.
+    as_of = resolved_as_of(_name(pins[0]), version)
+    exempt = tuple(_name(pin) for pin in pins[1:] if "==" in pin)
+    label = f"{tool}-{version}" + ("-flows" if exempt else "")
+    return (yield from env_stages(label, pins, as_of, exempt))
+
+
+def _name(pin: str) -> str:
+    return re.split(r"[\[=<>]", pin, maxsplit=1)[0]
