@@ -81,6 +81,16 @@ _diagnostics_option = click.option(
          f"{config.ENV_DIAGNOSTICS}).")
 
 
+
+def _checks_options(command: Any) -> Any:
+    """The options of every command that runs the checks: where the report goes, which
+    checks, how failures are retried and judged, and whether tools' checks run side by side.
+    """
+    for option in (_serial_option, _fail_on_flaky_option, _reruns_option, _keyword_option,
+                   _markers_option, _reports_option):
+        command = option(command)
+    return command
+
 def _kube_versions(_ctx: Any, _param: Any, value: str | None) -> tuple[str, ...] | None:
     if not value:
         return None
@@ -132,13 +142,8 @@ def _validate_selection(markers: str | None, keyword: str | None) -> list[dict[s
               help="With several scenarios: how many run side by side.")
 @click.option("--target", "target_url", default=config.DEFAULT_TARGET, envvar=config.ENV_TARGET,
               show_default=True, help=f"Where to provision (env {config.ENV_TARGET}).")
-@_reports_option
 @click.option("--keep", is_flag=True, help="Leave the stack running; print how to stop it.")
-@_markers_option
-@_keyword_option
-@_reruns_option
-@_fail_on_flaky_option
-@_serial_option
+@_checks_options
 @_diagnostics_option
 @click.option("--run-id", help="Name of the run directory (default: time, scenario, random).")
 @click.option("--tools", callback=lambda _c, _p, v: _tool_list(v), metavar="TOOL,...",
@@ -280,12 +285,7 @@ def _run_matrix(names: list[str], run_id: str, reports_dir: Path, parallel: int,
 @click.option("--stack", "stack_file", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="stack.json describing a running deployment.")
-@_reports_option
-@_markers_option
-@_keyword_option
-@_reruns_option
-@_fail_on_flaky_option
-@_serial_option
+@_checks_options
 @_charts_option
 def check(stack_file: Path, reports_dir: Path, markers: str | None, keyword: str | None,
           reruns: int, fail_on_flaky: bool, serial: bool) -> None:
@@ -438,12 +438,7 @@ def _print_variable_reach(scenario: Any, modules: tuple[str, ...]) -> None:
               show_default=True, help="Where to provision; upgrades run on the local target.")
 @click.option("--allow-downgrade", is_flag=True,
               help="Go to older charts too (most tools refuse a schema newer than theirs).")
-@_reports_option
-@_markers_option
-@_keyword_option
-@_reruns_option
-@_fail_on_flaky_option
-@_serial_option
+@_checks_options
 @click.option("--run-id", help="Name of the run directory (default: time, scenario, random).")
 @click.option("--tools", callback=lambda _c, _p, v: _tool_list(v), metavar="TOOL,...",
               help="Provision, upgrade and check only these tools (and what they require).")
