@@ -289,13 +289,21 @@ def _provision_and_check(
     result.ready_s = target.ready_times_s()
     result.findings += [console.redact(line) for line in target.findings()]
     if options.upgrade is not None:
-        from harness.upgrade.perform import upgrade_stack  # noqa: PLC0415 - SQLAlchemy: upgrades only
+        from harness.upgrade.perform import (  # noqa: PLC0415 - SQLAlchemy: upgrades only
+            UpgradeFailedError,
+            upgrade_stack,
+        )
 
         request = options.upgrade
         console.phase("upgrade", f"{request.from_set} -> {request.to_set}: canaries, then "
                                  "each tool at its new versions on the same state")
         mark = time.monotonic()
-        result.upgrade, checks = upgrade_stack(request, stack, target, console, run_dir.name)
+        try:
+            result.upgrade, checks = upgrade_stack(request, stack, target, console,
+                                                   run_dir.name)
+        except UpgradeFailedError as exc:
+            result.upgrade = exc.summary  # what it found until then; the error says the rest
+            raise
         result.checks += checks
         stack.save(run_dir / "stack.json")
         phases["upgrade"] = time.monotonic() - mark

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 import sqlalchemy
 
-from harness.errors import BadInputError
+from harness.errors import BadInputError, ProvisionError
 from harness.launchers._server_env import HARNESS_ENV_REASONS, server_requirements
 from harness.report.model import CheckResult, ToolUpgrade, UpgradeSummary
 from harness.targets.local import LocalTarget
@@ -34,6 +34,16 @@ if TYPE_CHECKING:
     from harness.targets.base import Progress, Target
 
 CANARIES: dict[str, type[Canaries]] = {"mlflow": MlflowCanaries, "prefect": PrefectCanaries}
+
+
+class UpgradeFailedError(ProvisionError):
+    """A tool did not come back at the new versions (its environment, a migration, a server);
+    carries what the upgrade had recorded until then, for the report.
+    """
+
+    def __init__(self, message: str, summary: UpgradeSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 @dataclass
@@ -60,7 +70,7 @@ def upgrade_stack(request: UpgradeRequest, stack: Stack, target: Target, progres
 
     Raises:
         BadInputError: the target cannot upgrade a running stack.
-        ProvisionError: an environment, a migration or a server failed; names it.
+        UpgradeFailedError: an environment, a migration or a server failed; names it.
     """
     if not isinstance(target, LocalTarget):
         raise BadInputError(f"upgrade: target {target.url!r} cannot upgrade a running stack "
@@ -72,9 +82,15 @@ def upgrade_stack(request: UpgradeRequest, stack: Stack, target: Target, progres
     plans = {tool: _plan(target, tool, request.to_versions.get(tool, {})) for tool in running}
     summary.tools = list(plans.values())
     writers, expected, checks = _write_canaries(running, stack, progress, label)
+    for tool, written in expected.items():
+        plans[tool].canaries_written = len(written)
     if between is not None:
         between(stack)
-    _upgrade(target, stack, plans, progress)
+    try:
+        _upgrade(target, stack, plans, progress)
+    except ProvisionError as exc:
+        summary.duration_s = round(time.monotonic() - started, 2)
+        raise UpgradeFailedError(str(exc), summary) from exc
     for tool, writer in writers.items():
         progress.component(tool, "canaries", "reading back")
         count = compare(expected[tool], writer.read(stack.tools[tool]))
@@ -135,12 +151,13 @@ def _upgrade(target: LocalTarget, stack: Stack, plans: dict[str, ToolUpgrade],
                                          progress) for tool in changing}
             for tool, future in futures.items():
                 stack.tools[tool].versions = future.result().versions
-    finally:
+    finally:  # recorded also when a tool did not come back: the report shows how far it got
         downtime = probes.stop()
-    for tool in changing:
-        plans[tool].downtime_s = {component: downtime[component] for component in components[tool]}
-    for tool, store in stores.items():
-        plans[tool].schema_after = _revision(store)
+        for tool in changing:
+            plans[tool].downtime_s = {component: downtime[component]
+                                      for component in components[tool]}
+        for tool, store in stores.items():
+            plans[tool].schema_after = _revision(store)
 
 
 def _plan(target: LocalTarget, tool: str, to_versions: dict[str, str]) -> ToolUpgrade:
