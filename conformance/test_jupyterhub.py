@@ -239,7 +239,7 @@ def _collect_stdout(connection: Any, msg_id: str, deadline: float) -> str:
 def test_api_version(stack: Stack, hub: str, record_version: Callable[[str, str, str], None]
                      ) -> None:
     """The hub API root answers with the hub's version: the one the target says it runs, of
-    the series of the jupyterhub library single-user servers talk to it with.
+    the series of the jupyterhub library users' servers talk to it with.
     """
     response = requests.get(f"{hub}/hub/api", timeout=10)
     expect_equal("jupyterhub", "GET /hub/api status", 200, response.status_code)
@@ -247,11 +247,14 @@ def test_api_version(stack: Stack, hub: str, record_version: Callable[[str, str,
     expect("jupyterhub", version[:1].isdigit(), "a version number from /hub/api", version)
     import jupyterhub
 
+    # Users' servers talk to the hub with the jupyterhub library where they run: the target
+    # says which (`singleuser`); without it, the harness's (a stack made by other means).
+    singleuser = stack.tools["jupyterhub"].versions.get("singleuser") or jupyterhub.__version__
     record_version("jupyterhub", "hub", version)
     record_version("jupyterhub", "client", jupyterhub.__version__)
+    record_version("jupyterhub", "singleuser", singleuser)
     expect_versions("jupyterhub", "hub's /hub/api", version,
-                    claimed=stack.tools["jupyterhub"].versions.get("hub"),
-                    client=jupyterhub.__version__)
+                    claimed=stack.tools["jupyterhub"].versions.get("hub"), client=singleuser)
 
 
 def login(hub: str, username: str, password: str) -> requests.Session:

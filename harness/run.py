@@ -298,6 +298,7 @@ def _provision_and_check(
         console.phase("upgrade", f"{request.from_set} -> {request.to_set}: canaries, then "
                                  "each tool at its new versions on the same state")
         mark = time.monotonic()
+        stack.base_dir = run_dir.resolve()  # credentials are files beside stack.json
         try:
             result.upgrade, checks = upgrade_stack(request, stack, target, console,
                                                    run_dir.name)

@@ -258,3 +258,20 @@ def test_oauth_run_passes_and_refuses_the_shared_password(tmp_path: Path) -> Non
     assert {"github", "jupyterhub", "jupyterhub-proxy"} <= set(run["ready_s"])
     assert not any("DummyAuthenticator" in f for f in run["findings"])
     assert not survivors(run_dir)
+
+
+@pytest.mark.parametrize(("db", "upgrades"), [
+    ({}, True),  # the chart's default `sqlite-pvc`, `upgrade` unset: it upgrades
+    ({"upgrade": False}, False),
+    ({"type": "postgres"}, False),  # an external database: only when asked
+    ({"type": "postgres", "upgrade": True}, True),
+])
+def test_the_hub_upgrades_its_database_when_the_chart_does(
+        tmp_path: Path, db: dict[str, object], upgrades: bool) -> None:
+    context = launching.context(tmp_path, "jupyterhub")
+    values = ChartValues("jupyterhub", {"jupyterhub": {"hub": {"db": db}}})
+    hub = JupyterhubLauncher(dataclasses.replace(context, values=values))
+    context.state_dir.mkdir(parents=True)
+    *_, hub_spec = list(hub.processes())
+    assert isinstance(hub_spec, ProcessSpec)
+    assert ("--upgrade-db" in hub_spec.argv) is upgrades

@@ -103,7 +103,10 @@ def test_pins_follow_the_chart_version() -> None:
     assert worker[0] == "prefect==3.8.3"
     assert f"distributed=={importlib.metadata.version('distributed')}" in worker
     # Tools that still run the harness's environment say why.
-    for tool in ("dask", "feast", "jupyterhub"):
+    hub = server_requirements("jupyterhub", "hub", "5.5.0") or ()
+    assert hub[0] == "jupyterhub==5.5.0"
+    assert {"configurable-http-proxy", "oauthenticator", "jupyter-server"} <= set(hub)
+    for tool in ("dask", "feast"):
         assert server_requirements(tool, "server", "1.0") is None
         assert HARNESS_ENV_REASONS[tool]
 

@@ -1,6 +1,7 @@
-"""Upgrades on the local target, with real servers: MLflow and Prefect provisioned at the
-`previous` version set, canaries written, started again at `current` on the same state, the
-canaries read back and the checks run; and an upgrade that loses a canary fails naming it.
+"""Upgrades on the local target, with real servers: MLflow, Prefect and JupyterHub
+provisioned at the `previous` version set, canaries written, started again at `current` on
+the same state, the canaries read back and the checks run; an upgrade that loses a canary
+fails naming it; an allowed downgrade ends naming the migration that refused it.
 """
 
 from __future__ import annotations
@@ -32,10 +33,14 @@ pytestmark = pytest.mark.integration
 
 
 def test_previous_to_current_keeps_every_canary(tmp_path: Path) -> None:
+    # The three tools whose servers run their charts' versions, each at another version in
+    # `previous`: MLflow and Prefect on their databases, JupyterHub on its hub database and
+    # user storage.
     reports = tmp_path / "reports"
     done = subprocess.run(
-        [*CLI, "upgrade", "--from", "previous", "--to", "current", "--tools", "mlflow,prefect",
-         "-m", "mlflow or prefect", "--reports-dir", str(reports), "--run-id", "up"],
+        [*CLI, "upgrade", "--from", "previous", "--to", "current", "--tools",
+         "mlflow,prefect,jupyterhub", "-m", "mlflow or prefect", "--reports-dir", str(reports),
+         "--run-id", "up"],
         capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert not leftovers(reports / "up")
@@ -44,7 +49,8 @@ def test_previous_to_current_keeps_every_canary(tmp_path: Path) -> None:
     tools = {tool["tool"]: tool for tool in run["upgrade"]["tools"]}
     wanted = {"mlflow": ({"server": "3.2.0"}, {"server": "3.15.1"}, 24),
               "prefect": ({"server": "3.4.13", "worker": "3.4.13"},
-                          {"server": "3.8.3", "worker": "3.8.3"}, 16)}
+                          {"server": "3.8.3", "worker": "3.8.3"}, 16),
+              "jupyterhub": ({"hub": "4.1.6"}, {"hub": "5.5.0"}, 5)}
     for name, (before, after, canaries) in wanted.items():
         tool = tools[name]
         assert tool["upgraded"], tool
@@ -53,11 +59,12 @@ def test_previous_to_current_keeps_every_canary(tmp_path: Path) -> None:
         assert tool["canaries_lost"] == tool["canaries_changed"] == []
         # The tool's own migration moved its schema on (read from its database).
         assert tool["schema_before"] not in {"", "none", tool["schema_after"]}, tool
-        assert set(tool["downtime_s"]) >= {name if name == "mlflow" else "prefect-server"}
-        # What the checks read from the servers after the upgrade: the `current` versions.
-        assert run["versions"][name]["server"] == after["server"]
+        assert set(tool["downtime_s"]) >= {"prefect-server" if name == "prefect" else name}
+    # What the checks read from the servers after the upgrade: the `current` versions.
+    assert run["versions"]["mlflow"]["server"] == "3.15.1"
+    assert run["versions"]["prefect"]["server"] == "3.8.3"
     statuses = {check["id"]: check["status"] for check in run["checks"]}
-    assert statuses["upgrade.canaries.mlflow"] == statuses["upgrade.canaries.prefect"] == "pass"
+    assert {statuses[f"upgrade.canaries.{name}"] for name in wanted} == {"pass"}
     assert statuses["mlflow.log-run"] == statuses["prefect.deployment-run"] == "pass"
     assert "## Upgrade previous → current" in (reports / "up" / "report.md").read_text()
 

@@ -46,6 +46,10 @@ def following_the_harness(packages: tuple[str, ...]) -> tuple[str, ...]:
 _PACKAGES: dict[tuple[str, str], Callable[[str], tuple[str, ...]]] = {
     # The chart's image carries psycopg for `backendStore.postgres`.
     ("mlflow", "server"): lambda version: (f"mlflow=={version}", "psycopg[binary]>=3.1"),
+    # The chart's hub image, proxy image and single-user image: the hub, the PyPI
+    # configurable-http-proxy, the authenticators, and a Jupyter server with a kernel.
+    ("jupyterhub", "hub"): lambda version: (f"jupyterhub=={version}", "configurable-http-proxy",
+                                           "oauthenticator", "jupyter-server", "ipykernel"),
     ("prefect", "server"): lambda version: (f"prefect=={version}",),
     ("prefect", "worker"): lambda version: (f"prefect=={version}",
                                             *following_the_harness(FLOW_DEPENDENCIES)),
@@ -59,8 +63,6 @@ HARNESS_ENV_REASONS: dict[str, str] = {
              "client"),
     "feast": ("the checks apply the feature repository with the harness's Feast SDK, which "
               "writes the registry the feature server reads: the server follows the SDK"),
-    "jupyterhub": ("the hub, its proxy, authenticator and single-user servers run the "
-                   "harness's environment: no per-version environment is built for them yet"),
 }
 
 

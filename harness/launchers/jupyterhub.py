@@ -13,6 +13,7 @@ from mirakuru.base import ENV_UUID
 
 from harness.launchers._installed import installed_versions
 from harness.launchers._jupyterhub_config import CONFIG
+from harness.launchers._server_env import server_python
 from harness.launchers.base import Launcher, ProcessSpec, PythonEnv, Stage, free_port
 from harness.settings import ToolSettings
 from harness.stack import ToolEntry
@@ -62,6 +63,12 @@ class JupyterhubLauncher(Launcher):
         self.public_port, self.api_port, self.hub_port = free_port(), free_port(), free_port()
         self.singleuser_ports = [free_port() for _ in range(SINGLEUSER_PORTS)]
         self.url = f"http://127.0.0.1:{self.public_port}"
+        # The chart's hub runs `--upgrade-db` when `hub.db.upgrade` is true, or unset with the
+        # default `sqlite-pvc` database (its hub Deployment's args).
+        upgrade = context.values.get("jupyterhub", "hub.db.upgrade")
+        self.upgrade_db = bool(upgrade) if isinstance(upgrade, bool) else str(
+            context.values.get("jupyterhub", "hub.db.type", "sqlite-pvc")) == "sqlite-pvc"
+        self.python = context.python  # until processes() has the chart version's environment
         self.proxy_token = context.secrets.generate("jhub_proxy_secret_token", hex_bytes=32)
         try:
             password = context.secrets.get("dummy_password")
@@ -145,11 +152,11 @@ class JupyterhubLauncher(Launcher):
 
     def _write_config(self) -> str:
         state = self.context.state_dir
-        python = str(self.context.python.python)
+        python = str(self.python.python)
         settings: dict[str, Any] = {
             "public_port": self.public_port, "hub_port": self.hub_port,
             "proxy_api": f"http://127.0.0.1:{self.api_port}",
-            "db": str(state / "jupyterhub.sqlite"),
+            "db": str(state / "jupyterhub.sqlite"),  # schema_store() reads it
             "cookie_secret": str(state / "jupyterhub_cookie_secret"),
             "pid_file": str(state / "jupyterhub.pid"),
             "hub_config": self._hub_config_without_secrets(),
@@ -169,7 +176,11 @@ class JupyterhubLauncher(Launcher):
         return str(config)
 
     def processes(self) -> Iterator[Stage]:
-        """Yield the GitHub stand-in (OAuth only), the proxy, then the hub."""
+        """Yield the build of the hub's environment at the chart's version (once; the proxy
+        and users' servers run from it too), the GitHub stand-in (OAuth only), the proxy, then
+        the hub.
+        """
+        self.python = yield from server_python(self.context, self.NAME, "hub")
         if self.github is not None:
             port = str(self.github_port)
             yield ProcessSpec(
@@ -182,7 +193,7 @@ class JupyterhubLauncher(Launcher):
         token = {"CONFIGPROXY_AUTH_TOKEN": self.proxy_token}
         yield ProcessSpec(
             name="jupyterhub-proxy",
-            argv=[str(self.context.python.python), "-c", _PROXY_MAIN,
+            argv=[str(self.python.python), "-c", _PROXY_MAIN,
                   "--ip", "127.0.0.1", "--port", str(self.public_port),
                   "--api-ip", "127.0.0.1", "--api-port", str(self.api_port),
                   "--default-target", f"http://127.0.0.1:{self.hub_port}",
@@ -194,8 +205,12 @@ class JupyterhubLauncher(Launcher):
         auth = {env: value for env, value in self._hub_config_secrets().items() if value}
         yield ProcessSpec(
             name="jupyterhub",
-            argv=self.context.python.module("jupyterhub", "-f", config),
-            env={**token, **auth},
+            argv=self.python.module("jupyterhub", "-f", config,
+                                    *(["--upgrade-db"] if self.upgrade_db else [])),
+            # `--upgrade-db` runs the `alembic` of the hub's environment, found on PATH as in
+            # the hub's image.
+            env={**token, **auth, "PATH": os.pathsep.join(
+                [str(self.python.python.parent), os.environ.get("PATH", os.defpath)])},
             # Direct, not through the proxy: the proxy answers for the hub before it is up.
             health_url=f"http://127.0.0.1:{self.hub_port}/hub/health",
             timeout_s=self.context.timeout_s("jupyterhub"),
@@ -228,10 +243,16 @@ class JupyterhubLauncher(Launcher):
             expect=expect,
         )
 
+    def schema_store(self) -> str:
+        """The hub's database as a SQLAlchemy URL (the chart's default `sqlite-pvc`)."""
+        return f"sqlite:///{self.context.state_dir / 'jupyterhub.sqlite'}"
+
     def versions(self, entry: ToolEntry) -> dict[str, str]:
-        """JupyterHub as installed where the hub runs (not its API root: the check compares)."""
-        return {"hub": installed_versions(self.context.python.python,
-                                          "jupyterhub")["jupyterhub"]}
+        """JupyterHub as installed where the hub runs (not its API root: the check compares),
+        and where users' servers run: the library they talk to the hub with.
+        """
+        installed = installed_versions(self.python.python, "jupyterhub")["jupyterhub"]
+        return {"hub": installed, "singleuser": installed}
 
     def findings(self) -> list[str]:
         """Insecure defaults in effect."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from harness.stack import ToolEntry
+    from harness.stack import Stack
 
 
 class Canaries(Protocol):
@@ -24,10 +24,10 @@ class Canaries(Protocol):
 
     TOOL: str
 
-    def write(self, entry: ToolEntry, label: str) -> dict[str, Any]:
+    def write(self, stack: Stack, label: str) -> dict[str, Any]:
         """Create the objects (names carry `label`, unique per run); `{reading: value}`."""
 
-    def read(self, entry: ToolEntry) -> dict[str, Any]:
+    def read(self, stack: Stack) -> dict[str, Any]:
         """Read every object `write` created; `{reading: value}`."""
 
 

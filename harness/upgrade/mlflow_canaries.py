@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 if TYPE_CHECKING:
-    from harness.stack import ToolEntry
+    from harness.stack import Stack
 
 _API = "/api/2.0/mlflow"
 _ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
@@ -34,9 +34,9 @@ class MlflowCanaries:
         self.runs: dict[str, str] = {}  # run id -> its artifact path in the store
         self.model = ""
 
-    def write(self, entry: ToolEntry, label: str) -> dict[str, Any]:
+    def write(self, stack: Stack, label: str) -> dict[str, Any]:
         """Create the canaries; return the readings they must give back."""
-        url = entry.endpoints["tracking"]
+        url = stack.tools[self.TOOL].endpoints["tracking"]
         expected: dict[str, Any] = {}
         experiment = f"canary-{label}"
         self.experiment_id = _post(url, "experiments/create", {
@@ -88,9 +88,9 @@ class MlflowCanaries:
         expected[f"model {self.model} version 1 stage"] = "Staging"
         return expected
 
-    def read(self, entry: ToolEntry) -> dict[str, Any]:
+    def read(self, stack: Stack) -> dict[str, Any]:
         """Read every canary again; an object that is gone leaves its readings out."""
-        url = entry.endpoints["tracking"]
+        url = stack.tools[self.TOOL].endpoints["tracking"]
         found: dict[str, Any] = {}
         with suppress(_Gone):
             experiment = _get(url, "experiments/get",

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 import requests
 import sqlalchemy
 
-from harness.errors import BadInputError, ProvisionError
+from harness.errors import BadInputError, ProvisionError, WaitTimeoutError
 from harness.launchers._server_env import HARNESS_ENV_REASONS, server_requirements
 from harness.report.model import CheckResult, ToolUpgrade, UpgradeSummary
 from harness.targets.local import LocalTarget
 from harness.upgrade.canaries import Canaries, compare
 from harness.upgrade.downtime import HealthProbes
+from harness.upgrade.jupyterhub_canaries import JupyterhubCanaries
 from harness.upgrade.migrations import schema_revision
 from harness.upgrade.mlflow_canaries import MlflowCanaries
 from harness.upgrade.prefect_canaries import PrefectCanaries
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
     from harness.static.chart_versions import ExpectedVersion
     from harness.targets.base import Progress, Target
 
-CANARIES: dict[str, type[Canaries]] = {"mlflow": MlflowCanaries, "prefect": PrefectCanaries}
+CANARIES: dict[str, type[Canaries]] = {
+    "mlflow": MlflowCanaries, "prefect": PrefectCanaries, "jupyterhub": JupyterhubCanaries}
 
 
 class UpgradeFailedError(ProvisionError):
@@ -93,7 +95,7 @@ def upgrade_stack(request: UpgradeRequest, stack: Stack, target: Target, progres
         raise UpgradeFailedError(str(exc), summary) from exc
     for tool, writer in writers.items():
         progress.component(tool, "canaries", "reading back")
-        count = compare(expected[tool], writer.read(stack.tools[tool]))
+        count = compare(expected[tool], writer.read(stack))
         plan = plans[tool]
         plan.canaries_written, plan.canaries_present = count.written, count.present
         plan.canaries_lost, plan.canaries_changed = count.lost, count.changed
@@ -123,9 +125,9 @@ def _write_canaries(
         progress.component(tool, "canaries", "writing")
         writer = CANARIES[tool]()
         try:
-            expected[tool] = writer.write(stack.tools[tool], label)
+            expected[tool] = writer.write(stack, label)
             writers[tool] = writer
-        except requests.RequestException as exc:
+        except (requests.RequestException, WaitTimeoutError) as exc:
             checks.append(_canary_check(tool, "fail", f"{tool}: could not write the canaries "
                                         f"at the `from` versions: {exc}"))
     return writers, expected, checks

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 if TYPE_CHECKING:
-    from harness.stack import ToolEntry
+    from harness.stack import Stack
 
 _TIMEOUT_S = 30
 _LOG_LINES = ("canary: loading data", "canary: step failed on purpose")
@@ -34,9 +34,9 @@ class PrefectCanaries:
         self.deployment_id = ""
         self.flow_runs: dict[str, str] = {}  # flow run id -> the state it was given
 
-    def write(self, entry: ToolEntry, label: str) -> dict[str, Any]:
+    def write(self, stack: Stack, label: str) -> dict[str, Any]:
         """Create the canaries; return the readings they must give back."""
-        api = entry.endpoints["api"]
+        api = stack.tools[self.TOOL].endpoints["api"]
         expected: dict[str, Any] = {}
         flow = f"canary-flow-{label}"
         self.flow_id = _send(api, "post", "flows/", {"name": flow})["id"]
@@ -75,9 +75,9 @@ class PrefectCanaries:
                 expected[f"flow run {run_id} logs"] = list(_LOG_LINES)
         return expected
 
-    def read(self, entry: ToolEntry) -> dict[str, Any]:
+    def read(self, stack: Stack) -> dict[str, Any]:
         """Read every canary again; an object that is gone leaves its readings out."""
-        api = entry.endpoints["api"]
+        api = stack.tools[self.TOOL].endpoints["api"]
         found: dict[str, Any] = {}
         with suppress(_Gone):
             flow = _send(api, "get", f"flows/{self.flow_id}")
