@@ -44,8 +44,10 @@ def following_the_harness(packages: tuple[str, ...]) -> tuple[str, ...]:
 # The pins of a component's environment at `version`, the app version its chart deploys: the
 # first is the tool itself, whose dependencies resolve as of its release; the rest are exact.
 _PACKAGES: dict[tuple[str, str], Callable[[str], tuple[str, ...]]] = {
-    # The chart's image carries psycopg for `backendStore.postgres`.
-    ("mlflow", "server"): lambda version: (f"mlflow=={version}", "psycopg[binary]>=3.1"),
+    # The chart's image carries PostgreSQL drivers for `backendStore.postgres`: psycopg2, the
+    # default of its `postgresql://` URL, and psycopg for `driver: psycopg`.
+    ("mlflow", "server"): lambda version: (f"mlflow=={version}", "psycopg2-binary",
+                                           "psycopg[binary]"),
     # The chart's hub image, proxy image and single-user image: the hub, the PyPI
     # configurable-http-proxy, the authenticators, and a Jupyter server with a kernel.
     ("jupyterhub", "hub"): lambda version: (f"jupyterhub=={version}", "configurable-http-proxy",

@@ -44,6 +44,8 @@ class MlflowLauncher(Launcher):
         self.external_database = bool(values.get("mlflow", "backendStore.postgres.enabled"))
         self.database_name = str(values.get("mlflow", "backendStore.postgres.database", ""))
         self.database_user = str(values.get("mlflow", "backendStore.postgres.user", ""))
+        # The chart's URL is `postgresql+<driver>://`, plain `postgresql://` by default.
+        self.driver = str(values.get("mlflow", "backendStore.postgres.driver", "") or "")
         # The chart migrates the schema before the server starts only with a database backend
         # (its own PostgreSQL, which the local SQLite file plays, or an external one).
         self.migrate = bool(values.get("mlflow", "backendStore.databaseMigration")) and (
@@ -84,11 +86,20 @@ class MlflowLauncher(Launcher):
         self.python = yield from server_python(self.context, self.NAME, "server")
         yield from self.server_stages()
 
+    def backend_store(self, driver: str | None = None) -> str:
+        """The backend store's SQLAlchemy URL (password included: never logged), with the
+        chart's `backendStore.postgres.driver` (empty: SQLAlchemy's default, psycopg2), or
+        `driver`.
+        """
+        if self.database is None:
+            return f"sqlite:///{self.context.state_dir / 'mlflow.db'}"
+        chosen = self.driver if driver is None else driver
+        return self.database.url(self._password, f"postgresql+{chosen}" if chosen
+                                 else "postgresql")
+
     def schema_store(self) -> str:
-        """The backend store's SQLAlchemy URL (password included: never logged)."""
-        if self.database is not None:
-            return self.database.url(self._password, "postgresql+psycopg")
-        return f"sqlite:///{self.context.state_dir / 'mlflow.db'}"
+        """The backend store as the harness reads it (its own driver, psycopg)."""
+        return self.backend_store("psycopg")
 
     def server_stages(self) -> Iterator[Stage]:
         """Yield the schema migration (when the chart runs it) and the tracking server, from
@@ -99,7 +110,7 @@ class MlflowLauncher(Launcher):
             Path(destination).mkdir(parents=True, exist_ok=True)
         if self.database is not None:
             self.database.check_login("mlflow", self._password)
-        backend_store = self.schema_store()
+        backend_store = self.backend_store()
         if self.migrate:
             # The chart's `mlflow-db-migration` init container, with the store's URL (it may
             # hold a password) from the environment, never from argv.
