@@ -92,6 +92,22 @@ def test_an_allowed_downgrade_is_reported_with_the_migration_that_refused_it(
     assert mlflow["downtime_s"]["mlflow"] > 0
 
 
+def test_an_upgrade_that_changes_nothing_is_no_pass(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    done = subprocess.run(
+        [*CLI, "upgrade", "--from", "current", "--to", "current", "--tools", "mlflow",
+         "-m", "mlflow", "--reports-dir", str(reports), "--run-id", "same"],
+        capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run = json.loads((reports / "same" / "report.json").read_text())["runs"][0]
+    (mlflow,) = run["upgrade"]["tools"]
+    assert not mlflow["upgraded"]
+    assert mlflow["note"] == "the same versions in both sets"
+    (canaries,) = [c for c in run["checks"] if c["id"] == "upgrade.canaries.mlflow"]
+    assert canaries["status"] == "skip"
+    assert "nothing was upgraded" in canaries["message"]
+
+
 class _Progress:
     def component(self, name: str, status: str, detail: str = "") -> None:
         return

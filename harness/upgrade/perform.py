@@ -104,6 +104,11 @@ def upgrade_stack(request: UpgradeRequest, stack: Stack, target: Target, progres
                 f"{tool}: {count.present} of {count.written} canaries came back as written "
                 f"({len(count.lost)} lost, {len(count.changed)} changed): "
                 + "; ".join(f"{tool} {line}" for line in count.problems()))))
+        elif not any(plan.upgraded for plan in plans.values()):
+            # Canaries that nothing could have touched prove nothing: not a pass.
+            checks.append(_canary_check(tool, "skip", (
+                f"{tool}: no tool runs other versions in {request.to_set!r} than in "
+                f"{request.from_set!r} here: nothing was upgraded")))
         else:
             checks.append(_canary_check(tool, "pass", ""))
     summary.duration_s = round(time.monotonic() - started, 2)
