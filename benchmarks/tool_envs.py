@@ -37,12 +37,11 @@ def main() -> None:
         if not args.keep_uv_cache:
             os.environ["UV_CACHE_DIR"] = str(Path(tmp) / "uv")
         from harness.envs import building  # noqa: PLC0415 - after the cache is chosen
-        from harness.launchers._server_env import server_requirements  # noqa: PLC0415
+        from harness.launchers._server_env import ServerEnv, server_env  # noqa: PLC0415
         from harness.launchers.seldon import (  # noqa: PLC0415
             INITIALIZER_REQUIREMENTS,
             mlserver_requirements,
         )
-        from harness.release_dates import resolved_as_of  # noqa: PLC0415
         from harness.scenario import load_scenario  # noqa: PLC0415
         from harness.secrets import run_secrets  # noqa: PLC0415
         from harness.static.render import render_scenario  # noqa: PLC0415
@@ -53,9 +52,9 @@ def main() -> None:
             version_set_names,
         )
 
-        wanted: dict[str, tuple[tuple[str, ...], str | None]] = {
-            "mlserver": (mlserver_requirements(), None),
-            "rclone": (INITIALIZER_REQUIREMENTS, None)}
+        wanted: dict[str, ServerEnv] = {
+            "mlserver": ServerEnv("mlserver", mlserver_requirements(), None, ()),
+            "rclone": ServerEnv("rclone", INITIALIZER_REQUIREMENTS, None, ())}
         for name in version_set_names():
             scenario = load_scenario("defaults")
             rendered = render_scenario(
@@ -63,14 +62,14 @@ def main() -> None:
                 secrets=run_secrets(scenario))
             for tool, components in chart_versions(rendered).items():
                 for component, version in components.items():
-                    pins = server_requirements(tool, component, version)
-                    if pins is not None:
-                        as_of = resolved_as_of(pins[0].split("==")[0], version)
-                        wanted[f"{tool}-{version}"] = (pins, as_of)
+                    env = server_env(tool, component, version)
+                    if env is not None:
+                        wanted[env.label] = env
         total = 0.0
-        for label, (pins, as_of) in wanted.items():
+        for label, env_plan in wanted.items():
+            pins, as_of = env_plan.pins, env_plan.as_of
             started = time.monotonic()
-            with building(label, pins, as_of) as build:
+            with building(label, pins, as_of, env_plan.exempt) as build:
                 for argv in build.steps:
                     env = {k: v for k, v in os.environ.items() if k not in build.unset_env}
                     subprocess.run(argv, check=True, env=env, capture_output=True)

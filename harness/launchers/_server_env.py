@@ -5,6 +5,7 @@ Public API:
     server_requirements(tool, component, version) -> pins, or None where the tool's servers
         still run the harness's own environment (`HARNESS_ENV_REASONS` says why)
     env_stages(label, requirements) -> a generator of build tasks that returns the PythonEnv
+    server_env(tool, component, version) -> how that component's environment is built
     server_python(context, tool, component) -> the same for a component at its chart's version
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.envs import building
@@ -93,6 +95,32 @@ def env_stages(label: str, requirements: tuple[str, ...], exclude_newer: str | N
     return build.python
 
 
+@dataclass(frozen=True)
+class ServerEnv:
+    """How a component's environment at a chart version is built: its cache label, its pins,
+    the time its dependencies resolve as of, and the pins exempt from that time.
+    """
+
+    label: str
+    pins: tuple[str, ...]
+    as_of: str | None
+    exempt: tuple[str, ...]
+
+
+def server_env(tool: str, component: str, version: str) -> ServerEnv | None:
+    """The environment that runs `tool`'s `component` at `version`; None where it runs the
+    harness's.
+    """
+    pins = server_requirements(tool, component, version)
+    if pins is None:
+        return None
+    # Its dependencies as they were when the chart's image was built: what it was tested with.
+    # The exact pins that follow the harness are newer, and exempt.
+    exempt = tuple(_name(pin) for pin in pins[1:] if "==" in pin)
+    return ServerEnv(label=f"{tool}-{version}" + ("-flows" if exempt else ""), pins=pins,
+                     as_of=resolved_as_of(_name(pins[0]), version), exempt=exempt)
+
+
 def server_python(context: LaunchContext, tool: str,
                   component: str) -> Generator[TaskSpec, None, PythonEnv]:
     """The environment `tool`'s `component` runs from: built at the version its chart deploys
@@ -100,15 +128,10 @@ def server_python(context: LaunchContext, tool: str,
     scenario's `local.python` names).
     """
     version = context.chart_versions.get(component)
-    pins = server_requirements(tool, component, version) if version else None
-    if version is None or pins is None:
+    env = server_env(tool, component, version) if version else None
+    if env is None:
         return context.python
-    # Its dependencies as they were when the chart's image was built: what it was tested with.
-    # The exact pins that follow the harness are newer, and exempt.
-    as_of = resolved_as_of(_name(pins[0]), version)
-    exempt = tuple(_name(pin) for pin in pins[1:] if "==" in pin)
-    label = f"{tool}-{version}" + ("-flows" if exempt else "")
-    return (yield from env_stages(label, pins, as_of, exempt))
+    return (yield from env_stages(env.label, env.pins, env.as_of, env.exempt))
 
 
 def _name(pin: str) -> str:
