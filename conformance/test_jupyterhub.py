@@ -187,8 +187,12 @@ def user(spawn: Callable[[], User]) -> Spawned:
     return Spawned(spawn)
 
 
-def run_code(user: User, code: str, timeout_s: float = 60.0) -> str:
-    """Start a kernel in the user's server, execute `code` over its websocket, return stdout."""
+def run_code(user: User, code: str, timeout_s: float = 120.0) -> str:
+    """Start a kernel in the user's server, execute `code` over its websocket, return stdout.
+
+    A kernel's first start on a loaded two-core machine was seen to take over 60 s; the budget
+    bounds the kernel's reply, it is not retried.
+    """
     import websocket
 
     response = requests.post(f"{user.server}/api/kernels", headers=user.headers, json={},
