@@ -153,6 +153,12 @@ class Launcher(ABC):
         """Ask the running servers for their versions; `{component: version}`."""
         return {}
 
+    def schema_store(self) -> str | None:
+        """The SQLAlchemy URL of the database whose schema this tool migrates (an upgrade reads
+        its Alembic revision there), else None.
+        """
+        return None
+
     def findings(self) -> list[str]:
         """Insecure defaults in effect with this scenario, one line each, for the report."""
         return []

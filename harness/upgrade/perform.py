@@ -145,7 +145,8 @@ def _upgrade(target: LocalTarget, stack: Stack, plans: dict[str, ToolUpgrade],
     each one's schema revisions, downtime and new versions.
     """
     changing = [tool for tool, plan in plans.items() if plan.upgraded]
-    stores = {tool: store for tool in changing if (store := _schema_store(target, tool))}
+    stores = {tool: store for tool in changing
+              if (store := target.launchers[tool].schema_store())}
     for tool, store in stores.items():
         plans[tool].schema_before = _revision(store)
     components = {tool: target.health_urls(tool) for tool in changing}
@@ -182,11 +183,6 @@ def _plan(target: LocalTarget, tool: str, to_versions: dict[str, str]) -> ToolUp
     else:
         plan.upgraded = True
     return plan
-
-
-def _schema_store(target: LocalTarget, tool: str) -> str | None:
-    store = getattr(target.launchers[tool], "schema_store", None)
-    return str(store()) if callable(store) else None
 
 
 def _revision(store: str) -> str:
