@@ -22,6 +22,8 @@ from harness.launchers.mlflow import MlflowLauncher
 from harness.release_dates import resolved_as_of
 from harness.scenario import load_scenario
 from harness.secrets import SecretStore
+from harness.targets.local import chart_versions
+from harness.versioning import same_series
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -102,13 +104,27 @@ def test_pins_follow_the_chart_version() -> None:
     worker = server_requirements("prefect", "worker", "3.8.3") or ()
     assert worker[0] == "prefect==3.8.3"
     assert f"distributed=={importlib.metadata.version('distributed')}" in worker
-    # Tools that still run the harness's environment say why.
     hub = server_requirements("jupyterhub", "hub", "5.5.0") or ()
     assert hub[0] == "jupyterhub==5.5.0"
     assert {"configurable-http-proxy", "oauthenticator", "jupyter-server"} <= set(hub)
-    for tool in ("dask", "feast"):
-        assert server_requirements(tool, "server", "1.0") is None
-        assert HARNESS_ENV_REASONS[tool]
+    # The feature server's image carries the drivers of the stores its chart configures.
+    assert server_requirements("feast", "server", "0.65.0") == ("feast[postgres,redis]==0.65.0",)
+    # Tools that still run the harness's environment say why.
+    assert server_requirements("dask", "scheduler", "2024.1.0") is None
+    assert HARNESS_ENV_REASONS["dask"]
+
+
+def test_the_checks_feast_is_of_the_series_the_pinned_chart_deploys() -> None:
+    """The checks' SDK writes the registry the feature server reads, and `feast.versions`
+    wants them of one series: the harness's Feast follows the pinned chart (the `current`
+    set), so a chart bump that moves Feast's minor shows here first.
+    """
+    secrets = SecretStore()
+    deployed = chart_versions(render_for(load_scenario("defaults"), secrets))["feast"]["server"]
+    sdk = importlib.metadata.version("feast")
+    assert same_series(sdk, deployed), (
+        f"the harness's Feast {sdk} and the pinned chart's {deployed} differ in series: pin "
+        f"feast to {deployed} in constraints.txt")
 
 
 def test_mlflow_runs_its_chart_version_after_the_chart_migration(

@@ -15,9 +15,12 @@ import pytest
 from harness.errors import ExitCode
 from harness.report.model import Report, ScenarioRun, ToolUpgrade, UpgradeSummary
 from harness.report.render import to_html, to_markdown
+from harness.stack import Stack, ToolEntry
 from harness.upgrade.canaries import compare
+from harness.upgrade.database_canaries import DatabaseCanaries
 from harness.upgrade.direction import downgrades
 from harness.upgrade.downtime import HealthProbes
+from harness.upgrade.perform import canary_verdict
 from harness.version_sets import load_version_set
 from harness.wait import wait_until
 from tests.conftest import CLI
@@ -49,6 +52,32 @@ def test_problems_are_bounded() -> None:
     lines = count.problems(limit=5)
     assert len(lines) == 6
     assert lines[-1] == "... and 25 more"
+
+
+def test_a_canary_verdict_is_earned() -> None:
+    kept = compare({"a": 1, "b": 2}, {"a": 1, "b": 2})
+    assert canary_verdict("mlflow", kept).status == "pass"
+    # Kept, but nothing was upgraded that could have lost them: proves nothing.
+    idle = canary_verdict("mlflow", kept, nothing_upgraded="nothing was upgraded")
+    assert (idle.status, idle.message) == ("skip", "mlflow: nothing was upgraded")
+    # Nothing written (every database on the operator's server): nothing proven either.
+    none = canary_verdict("postgres", compare({}, {}), why_none="all on the external server")
+    assert none.status == "skip"
+    assert none.message == "postgres: no canaries were written: all on the external server"
+    lost = canary_verdict("feast", compare({"a": 1, "b": 2}, {"b": 3}))
+    assert lost.status == "fail"
+    assert lost.message == ("feast: 0 of 2 canaries came back as written (1 lost, 1 changed): "
+                            "feast a missing; feast b: wrote 2, read 3")
+
+
+def test_database_canaries_leave_the_external_server_alone() -> None:
+    stack = Stack(target="local://", scenario="external-postgres", run_id="r", tools={
+        "postgres": ToolEntry(endpoints={"external": "postgresql://db.example:5432"},
+                              expect={"databases": {"mlflow": "mlflow"}, "leased": ["mlflow"]})})
+    writer = DatabaseCanaries()
+    assert writer.write(stack, "label") == {}  # no connection is even tried
+    assert "external server" in writer.why_none
+    assert writer.read(stack) == {}
 
 
 class _FlakyHealth(BaseHTTPRequestHandler):

@@ -1,4 +1,4 @@
-"""Upgrades on the local target, with real servers: MLflow, Prefect and JupyterHub
+"""Upgrades on the local target, with real servers: MLflow, Prefect, JupyterHub and Feast
 provisioned at the `previous` version set, canaries written, started again at `current` on
 the same state, the canaries read back and the checks run; an upgrade that loses a canary
 fails naming it; an allowed downgrade ends naming the migration that refused it.
@@ -19,6 +19,7 @@ from harness.report.model import exit_code_for
 from harness.scenario import load_scenario
 from harness.secrets import SecretStore
 from harness.targets.local import LocalTarget, chart_versions
+from harness.upgrade.feast_canaries import feast_sdk
 from harness.upgrade.perform import UpgradeRequest, upgrade_stack
 from harness.version_sets import apply_version_set, load_version_set
 from tests.conftest import CLI
@@ -39,7 +40,8 @@ def test_previous_to_current_keeps_every_canary(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     done = subprocess.run(
         [*CLI, "upgrade", "--from", "previous", "--to", "current", "--tools",
-         "mlflow,prefect,jupyterhub", "-m", "mlflow or prefect", "--reports-dir", str(reports),
+         "mlflow,prefect,jupyterhub,feast", "-m", "mlflow or prefect or feast",
+         "--reports-dir", str(reports),
          "--run-id", "up"],
         capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -50,7 +52,9 @@ def test_previous_to_current_keeps_every_canary(tmp_path: Path) -> None:
     wanted = {"mlflow": ({"server": "3.2.0"}, {"server": "3.15.1"}, 24),
               "prefect": ({"server": "3.4.13", "worker": "3.4.13"},
                           {"server": "3.8.3", "worker": "3.8.3"}, 16),
-              "jupyterhub": ({"hub": "4.1.6"}, {"hub": "5.5.0"}, 5)}
+              "jupyterhub": ({"hub": "4.1.6"}, {"hub": "5.5.0"}, 5),
+              "feast": ({"server": "0.65.0"}, {"server": "0.66.0"}, 11)}
+    migrating = {"mlflow", "prefect", "jupyterhub"}  # Feast's registry has no schema version
     for name, (before, after, canaries) in wanted.items():
         tool = tools[name]
         assert tool["upgraded"], tool
@@ -58,14 +62,20 @@ def test_previous_to_current_keeps_every_canary(tmp_path: Path) -> None:
         assert (tool["canaries_written"], tool["canaries_present"]) == (canaries, canaries)
         assert tool["canaries_lost"] == tool["canaries_changed"] == []
         # The tool's own migration moved its schema on (read from its database).
-        assert tool["schema_before"] not in {"", "none", tool["schema_after"]}, tool
-        assert set(tool["downtime_s"]) >= {"prefect-server" if name == "prefect" else name}
+        if name in migrating:
+            assert tool["schema_before"] not in {"", "none", tool["schema_after"]}, tool
+        assert set(tool["downtime_s"]) >= {
+            {"prefect": "prefect-server", "feast": "feast-feature-server"}.get(name, name)}
     # What the checks read from the servers after the upgrade: the `current` versions.
     assert run["versions"]["mlflow"]["server"] == "3.15.1"
     assert run["versions"]["prefect"]["server"] == "3.8.3"
+    assert run["versions"]["feast"]["server"] == "0.66.0"
     statuses = {check["id"]: check["status"] for check in run["checks"]}
     assert {statuses[f"upgrade.canaries.{name}"] for name in wanted} == {"pass"}
     assert statuses["mlflow.log-run"] == statuses["prefect.deployment-run"] == "pass"
+    # The canaries left the project: the checks see only their own objects and keys.
+    assert statuses["feast.online-http"] == statuses["feast.online-store"] == "pass"
+    assert statuses["feast.versions"] == "pass"
     assert "## Upgrade previous → current" in (reports / "up" / "report.md").read_text()
 
 
@@ -159,3 +169,63 @@ def test_a_lost_and_a_changed_canary_fail_the_upgrade_naming_them(tmp_path: Path
     (mlflow,) = [tool for tool in summary.tools if tool.tool == "mlflow"]
     assert mlflow.upgraded
     assert mlflow.canaries_lost == [f"model {model} alias champion"]
+
+
+def test_lost_and_changed_feast_objects_and_database_rows_fail_naming_them(
+        tmp_path: Path) -> None:
+    import pandas as pd
+    import psycopg
+
+    scenario = load_scenario("defaults")
+    current = load_scenario("defaults")
+    scenario.tfvars = apply_version_set(dict(scenario.tfvars), load_version_set("previous"))
+    current.tfvars = apply_version_set(dict(current.tfvars), load_version_set("current"))
+    secrets = SecretStore(tmp_path / "secrets")
+    target = LocalTarget("local://", {})
+    target.prepare(scenario, tmp_path / "run", secrets, tools=frozenset({"feast"}))
+    request = UpgradeRequest(from_set="previous", to_set="current",
+                             to_versions=chart_versions(render_for(current, secrets)))
+    lost_rows: list[str] = []
+
+    def break_canaries(stack: Stack) -> None:
+        # The source goes from the registry; canary 2's values are overwritten, later in
+        # event time, in the online store the server reads.
+        with feast_sdk(stack) as (store, _):
+            store.registry.delete_data_source("canary_source_lost", store.project)
+            store.write_to_online_store("canary_view_lost", pd.DataFrame([{
+                "canary_id": 2, "event_timestamp": pd.Timestamp("2025-06-01 01:00", tz="UTC"),
+                "count": 99, "note": "note-2"}]))
+        # In the registry's database, one canary row goes and another changes.
+        postgres = stack.tools["postgres"]
+        (database,) = postgres.expect["databases"]
+        with psycopg.connect(f"{postgres.endpoints['server']}/{database}", user="postgres",
+                             password=stack.secret("postgres", "superuser"),
+                             autocommit=True) as connection:
+            connection.execute("DELETE FROM conformance_canary.rows WHERE id = 3")
+            connection.execute("UPDATE conformance_canary.rows SET note = 'x' WHERE id = 1")
+        lost_rows.append(database)
+
+    try:
+        stack = target.up(scenario, tmp_path / "run", _Progress())
+        secrets.write_files()  # the stack's credentials are these files
+        stack.base_dir = tmp_path
+        summary, checks = upgrade_stack(request, stack, target, _Progress(), "lost",
+                                        between=break_canaries)
+    finally:
+        target.down(_Progress())
+    assert not leftovers(tmp_path / "run")
+    by_id = {check.id: check for check in checks}
+    check = by_id["upgrade.canaries.feast"]
+    assert check.status == "fail", check.message
+    assert "8 of 11 canaries came back as written (1 lost, 2 changed)" in check.message
+    assert "feast source canary_source_lost path missing" in check.message
+    for reading in ("online store", "feature server"):
+        assert (f"feast {reading} canary_id=2: wrote [21, 'note-2'], read [99, 'note-2']"
+                in check.message)
+    rows = by_id["upgrade.canaries.postgres"]
+    assert rows.status == "fail", rows.message
+    assert "2 of 4 canaries came back as written (1 lost, 1 changed)" in rows.message
+    assert f"postgres database {lost_rows[0]} row 3 missing" in rows.message
+    assert f"postgres database {lost_rows[0]} row 1: wrote 'lost row 1', read 'x'" in rows.message
+    (feast,) = [tool for tool in summary.tools if tool.tool == "feast"]
+    assert (feast.upgraded, feast.to_versions) == (True, {"server": "0.66.0"})

@@ -55,6 +55,8 @@ _PACKAGES: dict[tuple[str, str], Callable[[str], tuple[str, ...]]] = {
     ("jupyterhub", "hub"): lambda version: (f"jupyterhub=={version}", "configurable-http-proxy",
                                            "oauthenticator", "jupyter-server", "ipykernel"),
     ("prefect", "server"): lambda version: (f"prefect=={version}",),
+    # The feature server's image: Feast with the drivers of the stores its chart configures.
+    ("feast", "server"): lambda version: (f"feast[postgres,redis]=={version}",),
     ("prefect", "worker"): lambda version: (f"prefect=={version}",
                                             *following_the_harness(FLOW_DEPENDENCIES)),
 }
@@ -65,8 +67,6 @@ HARNESS_ENV_REASONS: dict[str, str] = {
     "dask": ("the checks' Dask client runs in the harness's environment, and distributed "
              "requires client, scheduler and workers of one version: the servers follow the "
              "client"),
-    "feast": ("the checks apply the feature repository with the harness's Feast SDK, which "
-              "writes the registry the feature server reads: the server follows the SDK"),
 }
 
 

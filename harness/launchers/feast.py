@@ -13,6 +13,7 @@ from pydantic import Field
 
 from harness.feature_store_yaml import Quoted, dump
 from harness.launchers._installed import installed_versions
+from harness.launchers._server_env import server_python
 from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
 from harness.settings import ToolSettings
 from harness.stack import ToolEntry
@@ -67,6 +68,7 @@ class FeastLauncher(Launcher):
         self.port = free_port()
         self.database: Database | None = None
         self.redis: RedisLauncher | None = None
+        self.python = context.python  # the feature server's, once its environment is built
 
     def _rendered_store(self) -> dict[str, Any]:
         values = self.context.values
@@ -151,19 +153,22 @@ class FeastLauncher(Launcher):
         return credentials
 
     def processes(self) -> Iterator[Stage]:
-        """Write the repo's configuration; yield `feast serve` if online serving is enabled."""
+        """Write the repo's configuration; if online serving is enabled, yield the build of
+        Feast's environment at the chart's version (once), then `feast serve`.
+        """
         repo = self.context.state_dir / "repo"
         repo.mkdir(exist_ok=True)
         text = dump(self.feature_store())
         (repo / "feature_store.yaml").write_text(text, encoding="utf-8")
         if not self.serving:
             return
+        self.python = yield from server_python(self.context, self.NAME, "server")
         by_credential = {v: k for k, v in PASSWORD_ENV.items()}
         env = {by_credential[name]: self.context.secrets.get(secret)
                for name, secret in self._credentials().items()}
         yield ProcessSpec(
             name="feast-feature-server",
-            argv=self.context.python.module(
+            argv=self.python.module(
                 "feast.cli.cli", "--chdir", str(repo), "serve", "--host", "127.0.0.1",
                 "--port", str(self.port), "--no-access-log",
                 "--registry_ttl_sec", "5"),  # the checks apply right after startup
@@ -213,4 +218,4 @@ class FeastLauncher(Launcher):
         """Feast's version in the environment the feature server runs from (it has no
         version endpoint; `feast version` would spend seconds on imports).
         """
-        return {"server": installed_versions(self.context.python.python, "feast")["feast"]}
+        return {"server": installed_versions(self.python.python, "feast")["feast"]}

@@ -193,7 +193,9 @@ class PostgresLauncher(Launcher):
             raise ProvisionError(f"postgres: cannot create the databases: {exc}") from exc
 
     def entry(self) -> ToolEntry:
-        """The servers' addresses and the databases they hold (name -> owner)."""
+        """The servers' addresses and the databases they hold (name -> owner), naming those
+        on the external server.
+        """
         endpoints, credentials = {}, {}
         if self.serves_locally:
             endpoints["server"] = f"postgresql://{HOST}:{self.port}"
@@ -202,7 +204,9 @@ class PostgresLauncher(Launcher):
             endpoints["external"] = "postgresql://{}:{}".format(*self.external or ())
         return ToolEntry(
             endpoints=endpoints, credentials=credentials,
-            expect={"databases": {d.name: d.user for d in self.databases.values()}},
+            expect={"databases": {d.name: d.user for d in self.databases.values()},
+                    # those on the external server (its lease), not on `server`
+                    "leased": sorted(d.name for d in self.databases.values() if d.leased)},
         )
 
     def versions(self, entry: ToolEntry) -> dict[str, str]:

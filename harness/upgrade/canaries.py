@@ -4,6 +4,7 @@ and read back after it. Each object is one reading under a name that says what i
 
 Public API:
     Canaries: per tool, the readings written (`expected`) and how to read them again
+    CanaryError: a tool refused to take its canaries
     compare(expected, found) -> CanaryCount with the names of the lost and changed objects
 """
 
@@ -14,6 +15,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from harness.stack import Stack
+
+
+class CanaryError(Exception):
+    """Canaries could not be written, for a reason the tool gave (its message says which)."""
 
 
 class Canaries(Protocol):

@@ -4,6 +4,7 @@ again at the `to` versions on the same state while its health is probed, canarie
 Public API:
     UpgradeRequest: the two version sets and what the `to` charts deploy
     upgrade_stack(request, stack, target, console, label) -> (UpgradeSummary, checks)
+    canary_verdict(tool, count, nothing_upgraded, why_none) -> the tool's canary check
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from harness.errors import BadInputError, ProvisionError, WaitTimeoutError
 from harness.launchers._server_env import HARNESS_ENV_REASONS, server_requirements
 from harness.report.model import CheckResult, ToolUpgrade, UpgradeSummary
 from harness.targets.local import LocalTarget
-from harness.upgrade.canaries import Canaries, compare
+from harness.upgrade.canaries import Canaries, CanaryCount, CanaryError, compare
+from harness.upgrade.database_canaries import DatabaseCanaries
 from harness.upgrade.downtime import HealthProbes
+from harness.upgrade.feast_canaries import FeastCanaries
 from harness.upgrade.jupyterhub_canaries import JupyterhubCanaries
 from harness.upgrade.migrations import schema_revision
 from harness.upgrade.mlflow_canaries import MlflowCanaries
@@ -35,7 +38,8 @@ if TYPE_CHECKING:
     from harness.targets.base import Progress, Target
 
 CANARIES: dict[str, type[Canaries]] = {
-    "mlflow": MlflowCanaries, "prefect": PrefectCanaries, "jupyterhub": JupyterhubCanaries}
+    "mlflow": MlflowCanaries, "prefect": PrefectCanaries, "jupyterhub": JupyterhubCanaries,
+    "feast": FeastCanaries, "postgres": DatabaseCanaries}
 
 
 class UpgradeFailedError(ProvisionError):
@@ -99,20 +103,31 @@ def upgrade_stack(request: UpgradeRequest, stack: Stack, target: Target, progres
         plan = plans[tool]
         plan.canaries_written, plan.canaries_present = count.written, count.present
         plan.canaries_lost, plan.canaries_changed = count.lost, count.changed
-        if count.lost or count.changed:
-            checks.append(_canary_check(tool, "fail", (
-                f"{tool}: {count.present} of {count.written} canaries came back as written "
-                f"({len(count.lost)} lost, {len(count.changed)} changed): "
-                + "; ".join(f"{tool} {line}" for line in count.problems()))))
-        elif not any(plan.upgraded for plan in plans.values()):
-            # Canaries that nothing could have touched prove nothing: not a pass.
-            checks.append(_canary_check(tool, "skip", (
-                f"{tool}: no tool runs other versions in {request.to_set!r} than in "
-                f"{request.from_set!r} here: nothing was upgraded")))
-        else:
-            checks.append(_canary_check(tool, "pass", ""))
+        nothing_upgraded = "" if any(plan.upgraded for plan in plans.values()) else (
+            f"no tool runs other versions in {request.to_set!r} than in "
+            f"{request.from_set!r} here: nothing was upgraded")
+        checks.append(canary_verdict(tool, count, nothing_upgraded,
+                                     getattr(writer, "why_none", "")))
     summary.duration_s = round(time.monotonic() - started, 2)
     return summary, checks
+
+
+def canary_verdict(tool: str, count: CanaryCount, nothing_upgraded: str = "",
+                   why_none: str = "") -> CheckResult:
+    """`upgrade.canaries.<tool>`: fails naming what was lost or changed; passes only when
+    canaries were written, and something was upgraded that could have lost them.
+    """
+    if not count.written:  # nothing written is nothing proven
+        return _canary_check(tool, "skip", f"{tool}: no canaries were written: "
+                             + (why_none or "the stack holds nothing of it to write them to"))
+    if count.lost or count.changed:
+        return _canary_check(tool, "fail", (
+            f"{tool}: {count.present} of {count.written} canaries came back as written "
+            f"({len(count.lost)} lost, {len(count.changed)} changed): "
+            + "; ".join(f"{tool} {line}" for line in count.problems())))
+    if nothing_upgraded:  # canaries that nothing could have touched prove nothing
+        return _canary_check(tool, "skip", f"{tool}: {nothing_upgraded}")
+    return _canary_check(tool, "pass", "")
 
 
 def _write_canaries(
@@ -132,7 +147,7 @@ def _write_canaries(
         try:
             expected[tool] = writer.write(stack, label)
             writers[tool] = writer
-        except (requests.RequestException, WaitTimeoutError) as exc:
+        except (requests.RequestException, WaitTimeoutError, CanaryError) as exc:
             checks.append(_canary_check(tool, "fail", f"{tool}: could not write the canaries "
                                         f"at the `from` versions: {exc}"))
     return writers, expected, checks
