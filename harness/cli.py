@@ -435,7 +435,9 @@ def _print_variable_reach(scenario: Any, modules: tuple[str, ...]) -> None:
               envvar=config.ENV_SCENARIO, show_default=True,
               help=f"Scenario name in scenarios/ or a YAML file (env {config.ENV_SCENARIO}).")
 @click.option("--target", "target_url", default=config.DEFAULT_TARGET, envvar=config.ENV_TARGET,
-              show_default=True, help="Where to provision; upgrades run on the local target.")
+              show_default=True,
+              help="Where to provision: local://, or k8s://CONTEXT (the `to` set is applied "
+                   "over the installation).")
 @click.option("--allow-downgrade", is_flag=True,
               help="Go to older charts too (most tools refuse a schema newer than theirs).")
 @_checks_options
@@ -461,15 +463,15 @@ def upgrade(from_name: str, to_name: str, scenario_name: str, target_url: str,
     from harness.secrets import run_secrets
     from harness.static.chart_versions import expected_versions
     from harness.static.render import InvalidTfvarsError, render_scenario
-    from harness.targets import parse_target_url
+    from harness.targets import get_target, parse_target_url
     from harness.targets.local import chart_versions
     from harness.upgrade.direction import downgrades
     from harness.upgrade.perform import UpgradeRequest
     from harness.version_sets import apply_version_set, load_version_set
 
-    if parse_target_url(target_url)[0] != "local":
-        raise BadInputError(f"--target {target_url!r}: upgrade runs on the local target only "
-                            "so far; give --target local://")
+    if parse_target_url(target_url)[0] not in {"local", "k8s"}:
+        raise BadInputError(f"--target {target_url!r}: upgrade runs on the local target or a "
+                            "cluster (k8s://CONTEXT)")
     from_set = load_version_set(from_name, "--from")
     to_set = load_version_set(to_name, "--to")
     older = downgrades(from_set, to_set)
@@ -484,11 +486,14 @@ def upgrade(from_name: str, to_name: str, scenario_name: str, target_url: str,
                                       secrets=run_secrets(scenario))
     except InvalidTfvarsError as exc:
         raise BadInputError(f"--to {to_set.name}: {exc}") from exc
+    to_tfvars = _with_versions(load_scenario(scenario_name), to_set).effective_tfvars()
     scenario = _with_versions(scenario, from_set)
     request = UpgradeRequest(from_set=from_set.name, to_set=to_set.name,
                              to_versions=chart_versions(to_rendered),
                              expected=expected_versions(to_rendered.releases),
-                             downgrade=bool(older))
+                             downgrade=bool(older), to_tfvars=to_tfvars,
+                             to_rendered=to_rendered)
+    get_target(target_url).connect()  # an unreachable cluster is said now, not after rendering
     console = RunConsole()
     run_id = run_id or new_run_id(f"{scenario.name}-upgrade")
     run_dir = reports_dir / run_id

@@ -16,6 +16,7 @@ Public API:
     ClusterApply.init()                      copy the module, point the state at secrets/, init
     ClusterApply.apply(progress=None, targets=())   create everything (or `targets`);
                                              progress(address, status)
+    ClusterApply.retarget(tfvars)            apply other variables next (an upgrade)
     ClusterApply.outputs() -> dict           the root outputs, unwrapped
     ClusterApply.destroy(progress=None) -> list[str]   problems; never raises
     ClusterApply.state_file, .workdir, .tfvars_file     where things are kept
@@ -147,6 +148,7 @@ class ClusterApply:
             if tfvars[name] is not None and name not in self._secrets:
                 self._secrets[name] = str(tfvars[name])
         self._tfvars = _tfvars(tfvars, sensitive, tools, namespaces, context, kubeconfig)
+        self._placement = (sensitive, tools, namespaces, context, kubeconfig)  # for retarget
         self._redact = Redactor(list(self._secrets.values()))
         self._labels_override = (_labels_override(self.source / "main.tf", self.labels)
                                  if self.labels else None)
@@ -192,6 +194,24 @@ class ClusterApply:
                                 *(f"-target={target}" for target in targets)], progress)
         if outcome.returncode != 0:
             raise ProvisionError(self._failure("apply", outcome))
+
+    def retarget(self, tfvars: dict[str, Any]) -> None:
+        """Apply `tfvars` from now on instead (an upgrade: the same state, the same run
+        namespaces and secrets, other chart versions).
+
+        Raises:
+            ValueError: a tfvar the root module does not declare, or a sensitive one (secrets
+                stay those of the run).
+        """
+        variables = read_variables(self.source / "variables.tf")
+        unknown = sorted(set(tfvars) - set(variables))
+        if unknown:
+            raise ValueError(f"tfvars {unknown} are not variables of {self.source}")
+        sensitive = sorted(n for n in tfvars if variables[n].sensitive and tfvars[n] is not None
+                           and n not in self._secrets)
+        if sensitive:
+            raise ValueError(f"tfvars {sensitive} are sensitive: they stay the run's")
+        self._tfvars = _tfvars(tfvars, *self._placement)
 
     def outputs(self) -> dict[str, Any]:
         """The root module's outputs, `{name: value}`.

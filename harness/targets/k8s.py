@@ -9,9 +9,9 @@ run's own namespaces. `up` applies the root module into those namespaces (`Clust
 waits for every workload the rendered charts create (`ReadinessGate`; on failure the
 diagnostics bundle is written), forwards each tool's endpoint (`PortForwards`) and probes
 the tool through it; `down` stops the forwards, destroys, and deletes whatever still carries
-the run's label. MLflow's, Dask's, Prefect's and JupyterHub's checks run through the forwards;
-Feast's and Seldon's need per-target helpers not built yet and are skipped with that reason
-(`harness.k8s.cluster_endpoints.pending`).
+the run's label. `upgrade` applies another version set over the running installation (the
+`upgrade` command's cluster path). Which checks run through the forwards, and which are
+skipped with their reason, is `harness.k8s.cluster_endpoints`'s to say.
 
 Options: `namespace_prefix` (default `mlops`), `kube_version` (the minor version the cluster
 must run, e.g. `1.30`: a CI matrix states which cluster it meant to start), `ready_timeout_s`
@@ -64,6 +64,9 @@ DEFAULT_PREFIX = "mlops"
 READY_TIMEOUT_S = 900.0
 RESTART_BUDGET = 3
 FORWARD_BACK_S = 60.0  # a restarted forward's kubectl connects within seconds
+# During an upgrade every forward's pod is replaced, maybe more than once (a StatefulSet
+# rolls pod by pod): the drops tolerated on top of the run's budget.
+UPGRADE_FORWARD_DROPS = 30
 NAMESPACES_ADDRESS = "kubernetes_namespace_v1.this"  # the root module's run namespaces
 CONTROL_TOKEN = "k8s_control_token"  # noqa: S105 - the secret's name, not its value
 _MINOR = re.compile(r"^v?(1\.\d+)(\.\d+)?$")
@@ -220,6 +223,56 @@ class KubernetesTarget(Target):
         self.workloads = workloads
         self._serve_control(stack)
         return stack
+
+    def upgrade(self, tfvars: dict[str, Any], rendered: Rendered, progress: Progress) -> None:
+        """Apply the modules again over the running installation with `tfvars` (another
+        version set: the same state, namespaces and secrets), as a user's `terraform apply`
+        of a chart bump does; then wait for every workload the new charts create. The
+        forwards that drop while pods are replaced start again on their ports.
+
+        Raises:
+            ProvisionError: the new charts cannot be rendered, the apply failed, or a workload
+                cannot become ready at the new versions (named with its cause; the
+                diagnostics bundle is written).
+        """
+        from harness.charts.source import chart_source  # noqa: PLC0415
+        from harness.k8s.readiness import ReadinessGate  # noqa: PLC0415
+        from harness.k8s.run_workloads import run_workloads  # noqa: PLC0415
+        from harness.manifests.render import render_manifests  # noqa: PLC0415
+
+        assert self.cluster is not None
+        assert self.connection is not None
+        assert self.run_dir is not None
+        releases = [r for r in rendered.releases if r.module in self.namespaces]
+        upgraded = self.run_dir / "manifests-upgraded"
+        minor = self.connection.kube_version
+        render_manifests(rendered, source=chart_source(),
+                         kube_version=minor if minor.count(".") >= 2 else f"{minor}.0",
+                         ).write(upgraded, rendered.secret_strings)
+        try:
+            workloads = run_workloads(upgraded, releases, self.namespaces)
+        except FileNotFoundError as exc:
+            raise ProvisionError(str(exc)) from exc
+        # Pods are replaced: each forward drops and comes back, which is no failure here.
+        budget = self.forwards.restart_budget if self.forwards is not None else 0
+        if self.forwards is not None:
+            self.forwards.restart_budget = budget + UPGRADE_FORWARD_DROPS
+        try:
+            self.cluster.retarget(tfvars)
+            self.cluster.apply(progress.component)
+            gate = ReadinessGate(self._reader(), workloads, self.ready_timeout_s,
+                                 self.restart_budget)
+            try:
+                gate.wait()
+            except ProvisionError as exc:
+                bundle = self._write_bundle(self.run_dir)
+                raise ProvisionError(f"{exc}; diagnostics in {self.run_dir / bundle.index}"
+                                     ) from exc
+        finally:
+            if self.forwards is not None:
+                self.forwards.restart_budget = budget
+                self.forwards.restarts = dict.fromkeys(self.forwards.restarts, 0)
+        self.releases, self.workloads = releases, workloads
 
     def _create_user_secrets(self, run_id: str, progress: Progress) -> None:
         """Create the Secrets the modules say the user provides, labelled with the run."""

@@ -206,13 +206,16 @@ def feast_sdk(stack: Stack) -> Iterator[tuple[FeatureStore, Path]]:
     from feast import FeatureStore  # noqa: PLC0415
 
     entry = stack.tools["feast"]
-    offline = Path(unquote(urlsplit(entry.endpoints["offline_store"]).path))
     env = {var: stack.secret("feast", name)
            for var, name in entry.expect["password_env"].items() if name in entry.credentials}
     saved = {var: os.environ.get(var) for var in env}
     os.environ.update(env)
     try:
         with tempfile.TemporaryDirectory(prefix="feast-canaries-") as config:
+            # Where the offline store reads sources; on a cluster the SDK materializes from
+            # the client's side, so a directory of this process does.
+            url = entry.endpoints.get("offline_store")
+            offline = Path(unquote(urlsplit(url).path)) if url else Path(config)
             yaml_file = Path(config) / "feature_store.yaml"
             yaml_file.write_text(entry.expect["feature_store_yaml"], encoding="utf-8")
             store = FeatureStore(repo_path=str(offline), fs_yaml_file=yaml_file)

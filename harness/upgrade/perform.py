@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from harness.stack import Stack
     from harness.static.chart_versions import ExpectedVersion
+    from harness.static.render import Rendered
     from harness.targets.base import Progress, Target
 
 CANARIES: dict[str, type[Canaries]] = {
@@ -55,7 +56,9 @@ class UpgradeFailedError(ProvisionError):
 @dataclass
 class UpgradeRequest:
     """Upgrade from version set `from_set` to `to_set`; `to_versions` is what the `to` charts
-    deploy (`{tool: {component: version}}`), `expected` the same as the drift table reads it.
+    deploy (`{tool: {component: version}}`), `expected` the same as the drift table reads it;
+    `to_tfvars` and `to_rendered` the `to` scenario's variables and releases (a cluster's
+    upgrade applies them).
     """
 
     from_set: str
@@ -63,6 +66,9 @@ class UpgradeRequest:
     to_versions: dict[str, dict[str, str]]
     expected: list[ExpectedVersion] = field(default_factory=list)
     downgrade: bool = False
+    # A cluster applies the modules again: the `to` scenario's variables and its rendering.
+    to_tfvars: dict[str, Any] = field(default_factory=dict)
+    to_rendered: Rendered | None = None
 
 
 def upgrade_stack(request: UpgradeRequest, stack: Stack, target: Target, progress: Progress,
@@ -78,14 +84,21 @@ def upgrade_stack(request: UpgradeRequest, stack: Stack, target: Target, progres
         BadInputError: the target cannot upgrade a running stack.
         UpgradeFailedError: an environment, a migration or a server failed; names it.
     """
-    if not isinstance(target, LocalTarget):
-        raise BadInputError(f"upgrade: target {target.url!r} cannot upgrade a running stack "
-                            "yet; use the local target")
     started = time.monotonic()
     running = [tool for tool in stack.tools if tool not in stack.skip]
     summary = UpgradeSummary(from_set=request.from_set, to_set=request.to_set,
                              downgrade=request.downgrade)
-    plans = {tool: _plan(target, tool, request.to_versions.get(tool, {})) for tool in running}
+    if isinstance(target, LocalTarget):
+        plans = {tool: _plan(target, tool, request.to_versions.get(tool, {}))
+                 for tool in running}
+    elif target.NAME == "k8s" and request.to_rendered is not None:
+        from harness.upgrade.cluster import cluster_plan  # noqa: PLC0415 - the cluster path
+
+        releases = target.releases  # type: ignore[attr-defined]
+        plans = {tool: cluster_plan(tool, releases, request.to_rendered.releases)
+                 for tool in target.namespaces}  # type: ignore[attr-defined]
+    else:
+        raise BadInputError(f"upgrade: target {target.url!r} cannot upgrade a running stack")
     summary.tools = list(plans.values())
     writers, expected, checks = _write_canaries(running, stack, progress, label)
     for tool, written in expected.items():
@@ -93,7 +106,14 @@ def upgrade_stack(request: UpgradeRequest, stack: Stack, target: Target, progres
     if between is not None:
         between(stack)
     try:
-        _upgrade(target, stack, plans, progress)
+        if isinstance(target, LocalTarget):
+            _upgrade(target, stack, plans, progress)
+        else:
+            from harness.upgrade.cluster import upgrade_cluster  # noqa: PLC0415
+
+            assert request.to_rendered is not None
+            upgrade_cluster(target, stack, plans, request.to_tfvars,  # type: ignore[arg-type]
+                            request.to_rendered, progress)
     except ProvisionError as exc:
         summary.duration_s = round(time.monotonic() - started, 2)
         raise UpgradeFailedError(str(exc), summary) from exc

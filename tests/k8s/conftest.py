@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
+from harness.launchers.base import free_port
 from harness.scenario import load_scenario
 from harness.secrets import SecretStore, run_secrets
 from harness.static_stage import run_static_stage
 from harness.targets import get_target
 from harness.targets.k8s import KubernetesTarget
+from harness.wait import wait_until
 from tests.terraform.provider.mirror import build_mirror
 
 
@@ -51,3 +56,20 @@ def prepared(url: str, run_dir: Path, scenario_name: str, tool: str) -> Kubernet
                    static.rendered)
     store.write_files()
     return target
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[tuple[str, int]]:
+    """A real Dask scheduler: what the scheduler pod would run."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", str(port), "--dashboard-address", f"127.0.0.1:{free_port()}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: psutil.Process(process.pid).net_connections("tcp") != [],
+                   timeout_s=120, what="dask scheduler")
+        yield f"tcp://127.0.0.1:{port}", port
+    finally:
+        process.kill()
+        process.wait()

@@ -36,7 +36,6 @@ from harness.launchers.base import free_port
 from harness.scenario import load_scenario
 from harness.stack import Stack
 from harness.targets.k8s import KubernetesTarget
-from harness.wait import wait_until
 from tests.conftest import CLI
 from tests.helpers.kube_standin import ApiServerStandIn, write_kubeconfig
 from tests.helpers.kubectl_standin import install
@@ -115,23 +114,6 @@ class Deployed:
         lines = self.records.read_text(encoding="utf-8").splitlines()
         return [r["values"] for r in map(json.loads, filter(None, lines))
                 if r["type"] == type_name and r["action"] == action]
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[tuple[str, int]]:
-    """A real Dask scheduler: what the scheduler pod would run."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-         "--port", str(port), "--dashboard-address", f"127.0.0.1:{free_port()}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: psutil.Process(process.pid).net_connections("tcp") != [],
-                   timeout_s=120, what="dask scheduler")
-        yield f"tcp://127.0.0.1:{port}", port
-    finally:
-        process.kill()
-        process.wait()
 
 
 def _deploy(base: Path, patch: pytest.MonkeyPatch, reader_for: Any,
