@@ -20,6 +20,7 @@ from harness.scenario import load_scenario
 from harness.secrets import SecretStore
 from harness.targets.local import LocalTarget, chart_versions
 from harness.upgrade.feast_canaries import feast_sdk
+from harness.upgrade.jupyterhub_canaries import github_token
 from harness.upgrade.perform import UpgradeRequest, upgrade_stack
 from harness.version_sets import apply_version_set, load_version_set
 from tests.conftest import CLI
@@ -229,3 +230,41 @@ def test_lost_and_changed_feast_objects_and_database_rows_fail_naming_them(
     assert f"postgres database {lost_rows[0]} row 1: wrote 'lost row 1', read 'x'" in rows.message
     (feast,) = [tool for tool in summary.tools if tool.tool == "feast"]
     assert (feast.upgraded, feast.to_versions) == (True, {"server": "0.66.0"})
+
+
+def test_a_user_taken_out_of_the_canary_group_fails_naming_it(tmp_path: Path) -> None:
+    # The `oauth` scenario: users log in through the GitHub stand-in, and its admin (ada)
+    # can create the group the canaries put both users in.
+    scenario = load_scenario("oauth")
+    current = load_scenario("oauth")
+    scenario.tfvars = apply_version_set(dict(scenario.tfvars), load_version_set("previous"))
+    current.tfvars = apply_version_set(dict(current.tfvars), load_version_set("current"))
+    secrets = SecretStore(tmp_path / "secrets")
+    target = LocalTarget("local://", {})
+    target.prepare(scenario, tmp_path / "run", secrets, tools=frozenset({"jupyterhub"}))
+    request = UpgradeRequest(from_set="previous", to_set="current",
+                             to_versions=chart_versions(render_for(current, secrets)))
+
+    def take_bob_out(stack: Stack) -> None:
+        hub = stack.tools["jupyterhub"].endpoints["hub"]
+        admin = github_token(hub, "ada", "the fault")
+        requests.delete(f"{hub}/hub/api/groups/canary-group/users", timeout=30,
+                        headers={"Authorization": f"token {admin}"},
+                        json={"users": ["bob"]}).raise_for_status()
+
+    try:
+        stack = target.up(scenario, tmp_path / "run", _Progress())
+        secrets.write_files()
+        stack.base_dir = tmp_path
+        summary, checks = upgrade_stack(request, stack, target, _Progress(), "group",
+                                        between=take_bob_out)
+    finally:
+        target.down(_Progress())
+    assert not leftovers(tmp_path / "run")
+    (check,) = checks
+    assert check.status == "fail", check.message
+    assert "5 of 6 canaries came back as written (0 lost, 1 changed)" in check.message
+    assert ("jupyterhub group canary-group members: wrote ['ada', 'bob'], read ['ada']"
+            in check.message)
+    (hub,) = summary.tools
+    assert (hub.upgraded, hub.to_versions) == (True, {"hub": "5.5.0"})
