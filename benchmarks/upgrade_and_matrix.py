@@ -67,7 +67,7 @@ def main() -> None:
             upgrade = run.get("upgrade") or {}
             print(f"  - phases: {run['phases_s']}; upgrade phase {upgrade.get('duration_s')} s")
             for tool in upgrade.get("tools", []):
-                if tool["upgraded"]:
+                if tool["upgraded"] or tool["canaries_written"]:  # PostgreSQL's rows too
                     print(f"  - {tool['tool']}: {tool['from_versions']} -> {tool['to_versions']}"
                           f"; canaries {tool['canaries_present']}/{tool['canaries_written']}"
                           f" (lost {len(tool['canaries_lost'])}, changed "

@@ -27,8 +27,10 @@ from tests.conftest import CLI
 from tests.test_local_integration import leftovers
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
+    from harness.report.model import CheckResult, UpgradeSummary
     from harness.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -67,12 +69,17 @@ def test_previous_to_current_keeps_every_canary(tmp_path: Path) -> None:
             assert tool["schema_before"] not in {"", "none", tool["schema_after"]}, tool
         assert set(tool["downtime_s"]) >= {
             {"prefect": "prefect-server", "feast": "feast-feature-server"}.get(name, name)}
+    # The rows written into Prefect's and Feast's registry databases came back: each tool
+    # came back on its own database. PostgreSQL itself runs one version at both sets.
+    postgres = tools["postgres"]
+    assert not postgres["upgraded"]
+    assert (postgres["canaries_written"], postgres["canaries_present"]) == (8, 8)
     # What the checks read from the servers after the upgrade: the `current` versions.
     assert run["versions"]["mlflow"]["server"] == "3.15.1"
     assert run["versions"]["prefect"]["server"] == "3.8.3"
     assert run["versions"]["feast"]["server"] == "0.66.0"
     statuses = {check["id"]: check["status"] for check in run["checks"]}
-    assert {statuses[f"upgrade.canaries.{name}"] for name in wanted} == {"pass"}
+    assert {statuses[f"upgrade.canaries.{name}"] for name in [*wanted, "postgres"]} == {"pass"}
     assert statuses["mlflow.log-run"] == statuses["prefect.deployment-run"] == "pass"
     # The canaries left the project: the checks see only their own objects and keys.
     assert statuses["feast.online-http"] == statuses["feast.online-store"] == "pass"
@@ -124,16 +131,33 @@ class _Progress:
         return
 
 
-def test_a_lost_and_a_changed_canary_fail_the_upgrade_naming_them(tmp_path: Path) -> None:
-    scenario = load_scenario("defaults")
-    current = load_scenario("defaults")
+def _upgraded(tmp_path: Path, scenario_name: str, tool: str, label: str,
+              between: Callable[[Stack], None]) -> tuple[UpgradeSummary, list[CheckResult]]:
+    """`tool` of the scenario (and what it requires) provisioned in this process at
+    `previous`, upgraded to `current` with `between` run once the canaries are written, then
+    torn down; nothing is left running.
+    """
+    scenario = load_scenario(scenario_name)
+    current = load_scenario(scenario_name)
     scenario.tfvars = apply_version_set(dict(scenario.tfvars), load_version_set("previous"))
     current.tfvars = apply_version_set(dict(current.tfvars), load_version_set("current"))
     secrets = SecretStore(tmp_path / "secrets")
     target = LocalTarget("local://", {})
-    target.prepare(scenario, tmp_path / "run", secrets, tools=frozenset({"mlflow"}))
+    target.prepare(scenario, tmp_path / "run", secrets, tools=frozenset({tool}))
     request = UpgradeRequest(from_set="previous", to_set="current",
                              to_versions=chart_versions(render_for(current, secrets)))
+    try:
+        stack = target.up(scenario, tmp_path / "run", _Progress())
+        secrets.write_files()  # the stack's credentials are these files
+        stack.base_dir = tmp_path
+        upgraded = upgrade_stack(request, stack, target, _Progress(), label, between=between)
+    finally:
+        target.down(_Progress())
+    assert not leftovers(tmp_path / "run")
+    return upgraded
+
+
+def test_a_lost_and_a_changed_canary_fail_the_upgrade_naming_them(tmp_path: Path) -> None:
     model = "canary-model-lost"
     changed: list[str] = []
 
@@ -152,13 +176,7 @@ def test_a_lost_and_a_changed_canary_fail_the_upgrade_naming_them(tmp_path: Path
                       timeout=30).raise_for_status()
         changed.append(run_id)
 
-    try:
-        stack = target.up(scenario, tmp_path / "run", _Progress())
-        summary, checks = upgrade_stack(request, stack, target, _Progress(), "lost",
-                                        between=break_canaries)
-    finally:
-        target.down(_Progress())
-    assert not leftovers(tmp_path / "run")
+    summary, checks = _upgraded(tmp_path, "defaults", "mlflow", "lost", break_canaries)
     (check,) = checks
     assert check.id == "upgrade.canaries.mlflow"
     assert check.status == "fail"
@@ -177,15 +195,6 @@ def test_lost_and_changed_feast_objects_and_database_rows_fail_naming_them(
     import pandas as pd
     import psycopg
 
-    scenario = load_scenario("defaults")
-    current = load_scenario("defaults")
-    scenario.tfvars = apply_version_set(dict(scenario.tfvars), load_version_set("previous"))
-    current.tfvars = apply_version_set(dict(current.tfvars), load_version_set("current"))
-    secrets = SecretStore(tmp_path / "secrets")
-    target = LocalTarget("local://", {})
-    target.prepare(scenario, tmp_path / "run", secrets, tools=frozenset({"feast"}))
-    request = UpgradeRequest(from_set="previous", to_set="current",
-                             to_versions=chart_versions(render_for(current, secrets)))
     lost_rows: list[str] = []
 
     def break_canaries(stack: Stack) -> None:
@@ -206,15 +215,7 @@ def test_lost_and_changed_feast_objects_and_database_rows_fail_naming_them(
             connection.execute("UPDATE conformance_canary.rows SET note = 'x' WHERE id = 1")
         lost_rows.append(database)
 
-    try:
-        stack = target.up(scenario, tmp_path / "run", _Progress())
-        secrets.write_files()  # the stack's credentials are these files
-        stack.base_dir = tmp_path
-        summary, checks = upgrade_stack(request, stack, target, _Progress(), "lost",
-                                        between=break_canaries)
-    finally:
-        target.down(_Progress())
-    assert not leftovers(tmp_path / "run")
+    summary, checks = _upgraded(tmp_path, "defaults", "feast", "lost", break_canaries)
     by_id = {check.id: check for check in checks}
     check = by_id["upgrade.canaries.feast"]
     assert check.status == "fail", check.message
@@ -235,15 +236,6 @@ def test_lost_and_changed_feast_objects_and_database_rows_fail_naming_them(
 def test_a_user_taken_out_of_the_canary_group_fails_naming_it(tmp_path: Path) -> None:
     # The `oauth` scenario: users log in through the GitHub stand-in, and its admin (ada)
     # can create the group the canaries put both users in.
-    scenario = load_scenario("oauth")
-    current = load_scenario("oauth")
-    scenario.tfvars = apply_version_set(dict(scenario.tfvars), load_version_set("previous"))
-    current.tfvars = apply_version_set(dict(current.tfvars), load_version_set("current"))
-    secrets = SecretStore(tmp_path / "secrets")
-    target = LocalTarget("local://", {})
-    target.prepare(scenario, tmp_path / "run", secrets, tools=frozenset({"jupyterhub"}))
-    request = UpgradeRequest(from_set="previous", to_set="current",
-                             to_versions=chart_versions(render_for(current, secrets)))
 
     def take_bob_out(stack: Stack) -> None:
         hub = stack.tools["jupyterhub"].endpoints["hub"]
@@ -252,15 +244,7 @@ def test_a_user_taken_out_of_the_canary_group_fails_naming_it(tmp_path: Path) ->
                         headers={"Authorization": f"token {admin}"},
                         json={"users": ["bob"]}).raise_for_status()
 
-    try:
-        stack = target.up(scenario, tmp_path / "run", _Progress())
-        secrets.write_files()
-        stack.base_dir = tmp_path
-        summary, checks = upgrade_stack(request, stack, target, _Progress(), "group",
-                                        between=take_bob_out)
-    finally:
-        target.down(_Progress())
-    assert not leftovers(tmp_path / "run")
+    summary, checks = _upgraded(tmp_path, "oauth", "jupyterhub", "group", take_bob_out)
     (check,) = checks
     assert check.status == "fail", check.message
     assert "5 of 6 canaries came back as written (0 lost, 1 changed)" in check.message
