@@ -193,7 +193,8 @@ def run(
                   *(["--fail-on-flaky"] if fail_on_flaky else []),
                   *(["--serial"] if serial else []), "--diagnostics", diagnostics,
                   *(["--kube-versions", ",".join(kube_versions)] if kube_versions else [])]
-        args = _child_args(names, loaded, tools, share, common)
+        args = _child_args(names, loaded, tools, share, common,
+                           [chosen.name if chosen else "" for _, chosen in columns])
         for key, (name, chosen) in zip(names, columns, strict=True):
             args[key] = ["--scenario", name, *(["--versions", str(chosen.path)] if chosen
                                                else []), *args[key]]
@@ -210,7 +211,7 @@ def run(
     if (markers or keyword) and not shared_with:  # a shared column may rightly run none
         options.selected = selected
     if shared_with:
-        options.unselected = (f"{{tool}}: same module inputs as in scenario {shared_with!r}, "
+        options.unselected = (f"{{tool}}: same module inputs as in column {shared_with!r}, "
                               f"whose column covers it (run alone or with --no-share to repeat)")
     result = run_scenario(scenario, options, run_dir, console)
     report = Report(run_id=run_id, harness_version=__version__, runs=[result])
@@ -250,18 +251,25 @@ def _column_key(name: str, chosen: Any) -> str:
 
 
 def _child_args(names: list[str], loaded: list[Any], tools: frozenset[str] | None, share: bool,
-                common: list[str]) -> dict[str, list[str]]:
-    """Each scenario's arguments; with sharing, later ones provision only what differs."""
+                common: list[str], version_sets: list[str] | None = None,
+                ) -> dict[str, list[str]]:
+    """Each column's arguments; with sharing, a later column provisions only what differs
+    from the first column of its version set (`version_sets`: each column's), which runs
+    everything: a column shares with one that ran its tools, never through another.
+    """
     from harness.sharing import tools_to_provision
 
-    base, args = loaded[0], {}
-    for name, scenario in zip(names, loaded, strict=True):
+    groups = version_sets or [""] * len(names)
+    bases = {group: index for index, group in reversed(list(enumerate(groups)))}
+    args = {}
+    for index, (name, scenario) in enumerate(zip(names, loaded, strict=True)):
         own = tools
         extra: list[str] = []
-        if share and scenario is not base:
-            own = tools_to_provision(base, scenario) & (
+        base = bases[groups[index]]
+        if share and index != base:
+            own = tools_to_provision(loaded[base], scenario) & (
                 tools if tools is not None else frozenset(TOOLS))
-            extra = ["--shared-with", base.name]
+            extra = ["--shared-with", names[base]]
         selection = ["--tools", ",".join(sorted(own)) or "none"] if own is not None else []
         args[name] = [*common, *selection, *extra]
     return args

@@ -44,3 +44,17 @@ def test_child_arguments(tmp_path: Path) -> None:
     assert shared[str(same)][3] == "dask"
     alone = _child_args(names, loaded, frozenset({"mlflow"}), share=False, common=[])
     assert alone[str(other)] == ["--tools", "mlflow"]
+
+
+def test_each_version_set_shares_with_its_own_first_column() -> None:
+    # Between version sets nearly every chart differs: a `current` column compared with the
+    # `previous` base would start everything again; with its own set's, only what differs.
+    names = ["defaults@previous", "defaults@current", "oauth@previous", "oauth@current"]
+    loaded = [load_scenario(name.split("@")[0]) for name in names]
+    shared = _child_args(names, loaded, None, share=True, common=[],
+                         version_sets=["previous", "current", "previous", "current"])
+    assert shared["defaults@previous"] == shared["defaults@current"] == []
+    assert shared["oauth@previous"][-2:] == ["--shared-with", "defaults@previous"]
+    assert shared["oauth@current"][-2:] == ["--shared-with", "defaults@current"]
+    assert "jupyterhub" in shared["oauth@current"][1].split(",")
+    assert "mlflow" not in shared["oauth@current"][1].split(",")
