@@ -148,7 +148,8 @@ class ClusterApply:
             if tfvars[name] is not None and name not in self._secrets:
                 self._secrets[name] = str(tfvars[name])
         self._tfvars = _tfvars(tfvars, sensitive, tools, namespaces, context, kubeconfig)
-        self._placement = (sensitive, tools, namespaces, context, kubeconfig)  # for retarget
+        self._variables = variables  # for retarget
+        self._placement = (sensitive, tools, namespaces, context, kubeconfig)
         self._redact = Redactor(list(self._secrets.values()))
         self._labels_override = (_labels_override(self.source / "main.tf", self.labels)
                                  if self.labels else None)
@@ -203,7 +204,7 @@ class ClusterApply:
             ValueError: a tfvar the root module does not declare, or a sensitive one (secrets
                 stay those of the run).
         """
-        variables = read_variables(self.source / "variables.tf")
+        variables = self._variables
         unknown = sorted(set(tfvars) - set(variables))
         if unknown:
             raise ValueError(f"tfvars {unknown} are not variables of {self.source}")

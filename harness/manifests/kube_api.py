@@ -7,6 +7,7 @@ Public API:
     all_kinds(kube_version) -> frozenset[(apiVersion, kind)]      alpha ones too
     definitions_of(kube_version, strict=False) -> {name: OpenAPI definition}
     schema_versions() -> list[str]                  the versions schemas exist for, e.g. "1.28"
+    minor_of(kube_version), full_version(kube_version)   "1.28" and "1.28.0" of a version
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ def minor_of(kube_version: str) -> str:
     """`1.28` of `1.28.3`, `v1.28` or `1.28`."""
     parts = kube_version.lstrip("v").split(".")
     return ".".join(parts[:2])
+
+
+def full_version(kube_version: str) -> str:
+    """`1.28.0` of `1.28`; a version with its patch as it is (helm wants all three)."""
+    return kube_version if kube_version.count(".") >= 2 else f"{kube_version}.0"
 
 
 @cache

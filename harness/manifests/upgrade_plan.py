@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import ExitCode
+from harness.manifests.kube_api import full_version
 from harness.manifests.render import render_manifests
 from harness.manifests.upgrade_rules import (
     RANK,
@@ -148,7 +149,7 @@ def upgrade_plan(scenario: Scenario, from_set: VersionSet, to_set: VersionSet, *
 def plan_between(before: Rendered, after: Rendered, *, source: ChartSource, kube_version: str,
                  scenario: str = "", from_set: str = "", to_set: str = "") -> UpgradePlan:
     """Compare two renderings of the same scenario, release by release."""
-    full = kube_version if kube_version.count(".") >= 2 else f"{kube_version}.0"
+    full = full_version(kube_version)
     old = render_manifests(before, source=source, kube_version=full)
     new = render_manifests(after, source=source, kube_version=full)
     contract, unchecked = _contract_failures(after)

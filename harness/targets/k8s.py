@@ -238,6 +238,7 @@ class KubernetesTarget(Target):
         from harness.charts.source import chart_source  # noqa: PLC0415
         from harness.k8s.readiness import ReadinessGate  # noqa: PLC0415
         from harness.k8s.run_workloads import run_workloads  # noqa: PLC0415
+        from harness.manifests.kube_api import full_version  # noqa: PLC0415
         from harness.manifests.render import render_manifests  # noqa: PLC0415
 
         assert self.cluster is not None
@@ -245,9 +246,8 @@ class KubernetesTarget(Target):
         assert self.run_dir is not None
         releases = [r for r in rendered.releases if r.module in self.namespaces]
         upgraded = self.run_dir / "manifests-upgraded"
-        minor = self.connection.kube_version
         render_manifests(rendered, source=chart_source(),
-                         kube_version=minor if minor.count(".") >= 2 else f"{minor}.0",
+                         kube_version=full_version(self.connection.kube_version),
                          ).write(upgraded, rendered.secret_strings)
         try:
             workloads = run_workloads(upgraded, releases, self.namespaces)

@@ -24,10 +24,12 @@ class CanaryError(Exception):
 class Canaries(Protocol):
     """One tool's canaries: `write` creates them and returns the readings it expects, keeping
     the ids the tool gave them; `read` reads those objects again from the running tool
-    (a reading whose object is gone is left out).
+    (a reading whose object is gone is left out). `why_none` says why `write` wrote nothing,
+    when it did not.
     """
 
     TOOL: str
+    why_none: str
 
     def write(self, stack: Stack, label: str) -> dict[str, Any]:
         """Create the objects (names carry `label`, unique per run); `{reading: value}`."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.probes import probe
 from harness.report.model import ToolUpgrade
+from harness.upgrade.downtime import HealthProbes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -61,8 +62,6 @@ def upgrade_cluster(target: KubernetesTarget, stack: Stack, plans: dict[str, Too
     Raises:
         ProvisionError: the apply or the readiness gate failed; names what.
     """
-    from harness.upgrade.downtime import HealthProbes  # noqa: PLC0415 - one import cycle less
-
     changing = [tool for tool, plan in plans.items() if plan.upgraded]
     probes = HealthProbes({tool: partial(_answers, tool, stack.tools[tool]) for tool in changing
                            if tool in stack.tools and tool not in stack.skip})

@@ -49,6 +49,7 @@ class FeastCanaries:
     """Writes and reads Feast's canaries in the stack's project."""
 
     TOOL = "feast"
+    why_none = ""  # it always writes some, or fails saying why
 
     def __init__(self) -> None:
         self.names: dict[str, str] = {}  # kind -> the canary object's name

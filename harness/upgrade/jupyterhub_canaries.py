@@ -31,6 +31,7 @@ class JupyterhubCanaries:
     """Writes and reads JupyterHub's canaries at the hub's public URL."""
 
     TOOL = "jupyterhub"
+    why_none = ""  # it always writes some, or fails saying why
 
     def __init__(self) -> None:
         self.tokens: dict[str, str] = {}  # user -> their canary token

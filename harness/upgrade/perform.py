@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -88,17 +89,7 @@ def upgrade_stack(request: UpgradeRequest, stack: Stack, target: Target, progres
     running = [tool for tool in stack.tools if tool not in stack.skip]
     summary = UpgradeSummary(from_set=request.from_set, to_set=request.to_set,
                              downgrade=request.downgrade)
-    if isinstance(target, LocalTarget):
-        plans = {tool: _plan(target, tool, request.to_versions.get(tool, {}))
-                 for tool in running}
-    elif target.NAME == "k8s" and request.to_rendered is not None:
-        from harness.upgrade.cluster import cluster_plan  # noqa: PLC0415 - the cluster path
-
-        releases = target.releases  # type: ignore[attr-defined]
-        plans = {tool: cluster_plan(tool, releases, request.to_rendered.releases)
-                 for tool in target.namespaces}  # type: ignore[attr-defined]
-    else:
-        raise BadInputError(f"upgrade: target {target.url!r} cannot upgrade a running stack")
+    plans, upgrade = _planned(request, stack, target, running, progress)
     summary.tools = list(plans.values())
     writers, expected, checks = _write_canaries(running, stack, progress, label)
     for tool, written in expected.items():
@@ -106,30 +97,43 @@ def upgrade_stack(request: UpgradeRequest, stack: Stack, target: Target, progres
     if between is not None:
         between(stack)
     try:
-        if isinstance(target, LocalTarget):
-            _upgrade(target, stack, plans, progress)
-        else:
-            from harness.upgrade.cluster import upgrade_cluster  # noqa: PLC0415
-
-            assert request.to_rendered is not None
-            upgrade_cluster(target, stack, plans, request.to_tfvars,  # type: ignore[arg-type]
-                            request.to_rendered, progress)
+        upgrade()
     except ProvisionError as exc:
         summary.duration_s = round(time.monotonic() - started, 2)
         raise UpgradeFailedError(str(exc), summary) from exc
+    nothing_upgraded = "" if any(plan.upgraded for plan in plans.values()) else (
+        f"no tool runs other versions in {request.to_set!r} than in {request.from_set!r} "
+        "here: nothing was upgraded")
     for tool, writer in writers.items():
         progress.component(tool, "canaries", "reading back")
         count = compare(expected[tool], writer.read(stack))
         plan = plans[tool]
         plan.canaries_written, plan.canaries_present = count.written, count.present
         plan.canaries_lost, plan.canaries_changed = count.lost, count.changed
-        nothing_upgraded = "" if any(plan.upgraded for plan in plans.values()) else (
-            f"no tool runs other versions in {request.to_set!r} than in "
-            f"{request.from_set!r} here: nothing was upgraded")
-        checks.append(canary_verdict(tool, count, nothing_upgraded,
-                                     getattr(writer, "why_none", "")))
+        checks.append(canary_verdict(tool, count, nothing_upgraded, writer.why_none))
     summary.duration_s = round(time.monotonic() - started, 2)
     return summary, checks
+
+
+def _planned(request: UpgradeRequest, stack: Stack, target: Target, running: list[str],
+             progress: Progress) -> tuple[dict[str, ToolUpgrade], Callable[[], None]]:
+    """What the target will do to each tool, and the upgrade itself, ready to run.
+
+    Raises:
+        BadInputError: the target cannot upgrade a running stack.
+    """
+    if isinstance(target, LocalTarget):
+        plans = {tool: _plan(target, tool, request.to_versions.get(tool, {}))
+                 for tool in running}
+        return plans, partial(_upgrade, target, stack, plans, progress)
+    from harness.targets.k8s import KubernetesTarget  # noqa: PLC0415 - the cluster path
+    from harness.upgrade.cluster import cluster_plan, upgrade_cluster  # noqa: PLC0415
+
+    if not isinstance(target, KubernetesTarget) or request.to_rendered is None:
+        raise BadInputError(f"upgrade: target {target.url!r} cannot upgrade a running stack")
+    to = request.to_rendered
+    plans = {tool: cluster_plan(tool, target.releases, to.releases) for tool in target.namespaces}
+    return plans, partial(upgrade_cluster, target, stack, plans, request.to_tfvars, to, progress)
 
 
 def canary_verdict(tool: str, count: CanaryCount, nothing_upgraded: str = "",
