@@ -1,16 +1,18 @@
-"""Dask: the cluster the scenario asked for, computing known answers on its workers."""
+"""Dask: the cluster the scenario asked for, computing known answers on its workers.
+
+The checks' client runs the workers' version, as a user's notebook image built for the cluster
+would (`harness.dask_client`): distributed wants client, scheduler and workers of one version.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from harness.checks import expect, expect_equal
+from harness.dask_client import DaskClient, DaskClientError, client_python
 from harness.errors import WaitTimeoutError
 from harness.host_facts import host_of
 from harness.versioning import version_problems
@@ -18,8 +20,6 @@ from harness.wait import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-
-    from distributed import Client
 
     from harness.stack import Stack
 
@@ -40,11 +40,11 @@ COMPUTE_TIMEOUT_S = 120  # a result that takes longer is a stuck cluster, not a 
 
 
 @pytest.fixture(scope="module")
-def client(stack: Stack) -> Iterator[Client]:
-    """A client connected to the stack's scheduler."""
-    from distributed import Client
-
-    with Client(stack.tools["dask"].endpoints["scheduler"], timeout=30) as connected:
+def client(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskClient]:
+    """A client of the workers' version for the stack's scheduler."""
+    log = tmp_path_factory.mktemp("dask-client") / "client.log"
+    with DaskClient(client_python(stack), stack.tools["dask"].endpoints["scheduler"],
+                    log) as connected:
         yield connected
 
 
@@ -55,21 +55,26 @@ def expected_workers(stack: Stack) -> int:
 
 
 @pytest.mark.check("dask.connect")
-def test_client_connects(client: Client) -> None:
+def test_client_connects(client: DaskClient) -> None:
     """A client connects and the scheduler answers with its identity."""
-    info = client.scheduler_info()
+    try:
+        info = client.ask("identity")
+    except DaskClientError as exc:
+        raise AssertionError(f"dask: expected a client connected to {client.scheduler}, "
+                             f"got {exc}") from None
     expect_equal("dask", "scheduler type", "Scheduler", info.get("type"))
-    expect("dask", client.status == "running", "client status 'running'", client.status)
+    expect("dask", info.get("status") == "running", "client status 'running'",
+           info.get("status"))
 
 
-def connected_workers(client: Client) -> dict[str, str]:
+def connected_workers(client: DaskClient) -> dict[str, str]:
     """The workers connected to the scheduler now: address -> name."""
-    workers = client.scheduler_info(n_workers=-1)["workers"]
-    return {address: str(info.get("name")) for address, info in workers.items()}
+    workers: dict[str, str] = client.ask("workers")
+    return workers
 
 
 @pytest.fixture(scope="module")
-def starting_workers(client: Client, expected_workers: int) -> dict[str, str]:
+def starting_workers(client: DaskClient, expected_workers: int) -> dict[str, str]:
     """The workers when the Dask checks start, once `worker_replicas` have joined (or 30 s
     passed); `dask.workers-kept` compares the workers at the end with them.
     """
@@ -81,25 +86,21 @@ def starting_workers(client: Client, expected_workers: int) -> dict[str, str]:
 
 
 @pytest.mark.check("dask.worker-count")
-def test_worker_count(client: Client, expected_workers: int, starting_workers: dict[str, str]
-                      ) -> None:
+def test_worker_count(client: DaskClient, expected_workers: int,
+                      starting_workers: dict[str, str]) -> None:
     """The number of workers equals `worker_replicas`."""
     expect_equal("dask", "number of workers", expected_workers, len(connected_workers(client)))
 
 
 @pytest.mark.check("dask.worker-environment")
-def test_worker_environment(client: Client, stack: Stack) -> None:
+def test_worker_environment(client: DaskClient, stack: Stack) -> None:
     """Every worker process sees the scenario's `worker_environment_variables`, as it reads
     them and as the kernel holds them where it runs (inside its pod on a cluster).
     """
     wanted: dict[str, str] = stack.tools["dask"].expect.get("worker_environment", {})
     expect("dask", wanted, "the scenario to set at least one worker environment variable")
 
-    def read_environment(names: list[str]) -> tuple[dict[str, str | None], str, int]:
-        return ({name: os.environ.get(name) for name in names}, socket.gethostname(),
-                os.getpid())
-
-    seen: dict[str, Any] = client.run(read_environment, sorted(wanted))
+    seen: dict[str, Any] = client.ask("environments", names=sorted(wanted))
     expect("dask", seen, "at least one worker to answer")
     for worker, (environment, hostname, pid) in sorted(seen.items()):
         expect_equal("dask", f"environment of worker {worker} as it reads it", wanted,
@@ -112,14 +113,14 @@ def test_worker_environment(client: Client, stack: Stack) -> None:
                      f"{place.where}", wanted, {name: started.get(name) for name in wanted})
 
 
-def computed(client: Client, collection: Any, what: str) -> Any:
-    """The result of `collection` computed on the workers; a cluster without workers, or
-    whose workers do not compute, fails the check instead of waiting forever.
+def computed(client: DaskClient, op: str, what: str, **args: Any) -> Any:
+    """The answer of computation `op` on the workers; a cluster without workers, or whose
+    workers do not compute, fails the check instead of waiting forever.
     """
-    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    workers = sorted(connected_workers(client))
     expect("dask", workers, f"a worker to compute {what} on", workers)
     try:
-        return client.compute(collection).result(timeout=COMPUTE_TIMEOUT_S)
+        return client.ask(op, timeout_s=COMPUTE_TIMEOUT_S, **args)
     except TimeoutError:
         msg = (f"dask: expected {what} computed within {COMPUTE_TIMEOUT_S}s by workers "
                f"{workers}, got no result")
@@ -127,43 +128,42 @@ def computed(client: Client, collection: Any, what: str) -> Any:
 
 
 @pytest.mark.check("dask.array")
-def test_array_computation(client: Client) -> None:
+def test_array_computation(client: DaskClient) -> None:
     """A chunked dask.array reduction returns the closed-form answer, computed on workers."""
-    import dask.array as da
-
     n = 2_000_000
-    total = da.arange(n, chunks=100_000, dtype="int64").sum()
     expect_equal("dask", "sum of 0..n-1", n * (n - 1) // 2,
-                 int(computed(client, total, "sum of 0..n-1")))
-    ones = da.ones((1_000, 1_000), chunks=(250, 250))
+                 computed(client, "arange_sum", "sum of 0..n-1", n=n, chunk=100_000))
     expect_equal("dask", "sum of ones @ ones.T", 1_000 ** 3,
-                 float(computed(client, (ones @ ones.T).sum(), "sum of ones @ ones.T")))
-    processing = client.run(lambda dask_worker: dask_worker.state.executed_count)
+                 computed(client, "ones_product_sum", "sum of ones @ ones.T", size=1_000,
+                          block=250))
+    processing = client.ask("executed")
     expect("dask", sum(processing.values()) > 0, "tasks executed on workers", processing)
 
 
 @pytest.mark.check("dask.dataframe")
-def test_dataframe_computation(client: Client) -> None:
-    """A dask.dataframe group-by over several partitions returns the known aggregates."""
-    import dask.dataframe as dd
+def test_dataframe_computation(client: DaskClient) -> None:
+    """A dask.dataframe group-by over several partitions returns the aggregates pandas computes
+    here, in the harness, from the same rows.
+    """
     import pandas as pd
 
     frame = pd.DataFrame({"key": [i % 4 for i in range(10_000)], "value": range(10_000)})
-    result = computed(client, dd.from_pandas(frame, npartitions=8).groupby("key")["value"].sum(),
-                      "group sums")
+    result = computed(client, "group_sums", "group sums", keys=frame["key"].tolist(),
+                      values=frame["value"].tolist(), partitions=8)
     expected = frame.groupby("key")["value"].sum()
-    expect_equal("dask", "group sums", expected.to_dict(), result.sort_index().to_dict())
+    expect_equal("dask", "group sums", {str(key): int(value) for key, value in
+                                        expected.items()}, result)
 
 
 @pytest.mark.check("dask.versions")
 def test_versions_match(
-    stack: Stack, client: Client, record_version: Callable[[str, str, str], None]
+    stack: Stack, client: DaskClient, record_version: Callable[[str, str, str], None]
 ) -> None:
     """Client, scheduler and every worker connected now run matching package versions, and
     the scheduler and workers run the `distributed` the target says they run and that is
     installed where each worker runs (inside its pod on a cluster); all recorded.
     """
-    versions = client.get_versions(check=False)
+    versions = client.ask("versions")
     sides: dict[str, dict[str, Any]] = {"client": versions["client"]["packages"],
                                         "scheduler": versions["scheduler"]["packages"]}
     workers = {address: str(info["packages"]["distributed"])
@@ -190,15 +190,13 @@ def test_versions_match(
                              + "; ".join(problems))
 
 
-def _installed_problems(stack: Stack, client: Client, reported: dict[str, str]) -> list[str]:
+def _installed_problems(stack: Stack, client: DaskClient, reported: dict[str, str]
+                        ) -> list[str]:
     """Where each worker runs (inside its pod on a cluster): `distributed` as installed for
     the worker's interpreter, against the version the worker reports.
     """
-    def place() -> tuple[str, str]:
-        return socket.gethostname(), sys.executable
-
     problems = []
-    for address, (hostname, python) in sorted(client.run(place).items()):
+    for address, (hostname, python) in sorted(client.ask("places").items()):
         spot = host_of(stack, "dask", hostname)
         installed = spot.installed_version(python, "distributed")
         if address in reported and installed != reported[address]:
@@ -209,7 +207,7 @@ def _installed_problems(stack: Stack, client: Client, reported: dict[str, str]) 
 
 # Last in the module on purpose: a worker lost during any Dask check above is noticed here.
 @pytest.mark.check("dask.workers-kept")
-def test_no_worker_lost(client: Client, starting_workers: dict[str, str]) -> None:
+def test_no_worker_lost(client: DaskClient, starting_workers: dict[str, str]) -> None:
     """Every worker connected when the Dask checks started is still connected at their end.
 
     Compared by address, not by count: a worker that died and was replaced is named too.

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import subprocess
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,8 +14,10 @@ import pytest
 import requests
 
 from harness.checks import expect, expect_equal
+from harness.dask_client import DaskClient, client_python
 from harness.errors import WaitTimeoutError
 from harness.flow_code import flow_source
+from harness.flow_env import flow_python
 from harness.versioning import expect_versions
 from harness.wait import wait_until
 
@@ -223,34 +228,46 @@ def test_deployment_runs_through_the_work_pool(stack: Stack, api: str,
 
 @pytest.mark.check("prefect.dask-task-runner")
 @pytest.mark.usefixtures("client_settings")
-def test_tasks_run_on_dask_workers(stack: Stack) -> None:
+def test_tasks_run_on_dask_workers(stack: Stack, api: str,
+                                   tmp_path_factory: pytest.TempPathFactory) -> None:
     """A flow with prefect-dask's DaskTaskRunner on the stack's scheduler computes the known
-    answers, and every task ran on one of that scheduler's workers (cross-tool).
+    answers, every task ran on one of that scheduler's workers, and the API has its run
+    Completed (cross-tool). It runs where a flow of this stack would: Prefect and Dask at
+    the versions the target runs (`harness.flow_env`).
     """
     if "dask" not in stack.tools:
         pytest.skip("dask is not part of this stack: the Prefect-on-Dask check needs both")
-    from distributed import Client
-    from prefect import flow, task
-    from prefect_dask import DaskTaskRunner
-
     scheduler = stack.tools["dask"].endpoints["scheduler"]
-
-    # Defined in the check, so Dask's pickling sends them by value to the workers.
-    @task
-    def square(value: int) -> tuple[int, str]:
-        from distributed import get_worker
-
-        return value * value, str(get_worker().address)
-
-    @flow(task_runner=DaskTaskRunner(address=scheduler))
-    def squares(count: int) -> list[tuple[int, str]]:
-        return [future.result() for future in square.map(range(count))]
-
-    results = squares(8)
+    home = tmp_path_factory.mktemp("prefect-dask")
+    with DaskClient(client_python(stack), scheduler, home / "dask-client.log") as dask:
+        where = dask.ask("importable", module="prefect")
+    workers_lacking = sum(not found for found in where["workers"].values())
+    lacking = (["scheduler"] if not where["scheduler"] else []) + (
+        [f"{workers_lacking} of {len(where['workers'])} workers"] if workers_lacking else [])
+    if lacking:
+        pytest.skip(f"Prefect is not installed on the Dask {' and '.join(lacking)}: "
+                    "prefect-dask's tasks are unpickled there (by the scheduler too, since "
+                    "distributed 2023.4), and the Dask chart's image does not carry it; with "
+                    "an image that does (worker_image_repository, which the scheduler shares), "
+                    "this check runs")
+    done = subprocess.run(
+        [str(flow_python(stack).python), str(FLOWS / "dask_squares.py"), scheduler, "8"],
+        capture_output=True, text=True, timeout=DEPLOYMENT_TIMEOUT_S, check=False,
+        env={**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(home),
+             "PREFECT_LOGGING_LEVEL": "WARNING"})
+    lines = [line for line in done.stdout.splitlines() if line.startswith("result ")]
+    expect("prefect", done.returncode == 0 and lines, "the flow to run and print its result",
+           f"exit {done.returncode}: {' | '.join(done.stderr.strip().splitlines()[-5:])}")
+    ran = json.loads(lines[-1].removeprefix("result "))
+    expect_equal("prefect", f"state of the flow with the Dask task runner ({ran['message']})",
+                 "COMPLETED", ran["state"])
     expect_equal("prefect", "squares computed by the tasks", [i * i for i in range(8)],
-                 [value for value, _ in results])
-    with Client(scheduler, timeout=30) as client:
-        workers = set(client.scheduler_info(n_workers=-1)["workers"])
-    ran_on = {address for _, address in results}
+                 [value for value, _ in ran["results"]])
+    stored = _read_flow_run(uuid.UUID(ran["flow_run_id"]))
+    expect_equal("prefect", "state of the flow run read back from the API", "COMPLETED",
+                 stored.state.type.value)
+    with DaskClient(client_python(stack), scheduler, home / "dask-client.log") as dask:
+        workers = set(dask.ask("workers"))
+    ran_on = {address for _, address in ran["results"]}
     expect("prefect", ran_on and ran_on <= workers,
            f"every task on a worker of {scheduler}", sorted(ran_on))

@@ -128,11 +128,17 @@ def ensure_env(name: str, requirements: tuple[str, ...], *, timeout_s: float = 6
     """
     with building(name, requirements) as build:
         for argv in build.steps:
-            _run(argv, name, timeout_s, log_path)
+            run_build_step(argv, name, timeout_s, log_path)
     return build.python
 
 
-def _run(argv: list[str], name: str, timeout_s: float, log_path: Path | None) -> None:
+def run_build_step(argv: list[str], name: str, timeout_s: float,
+                   log_path: Path | None = None) -> None:
+    """Run one of environment `name`'s build commands without the harness's pins.
+
+    Raises:
+        ProvisionError: it failed or took over `timeout_s`; the message quotes its output.
+    """
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s,
                               check=False, stdin=subprocess.DEVNULL, env=_own_pins_env())

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.integration
 
 PREFECT_CHECKS = {"prefect.health", "prefect.flow-run", "prefect.failed-flow", "prefect.worker",
                   "prefect.deployment-run", "prefect.dask-task-runner"}
+TASK_RUNNER = "prefect.dask-task-runner"
 FEAST_CHECKS = {"feast.apply", "feast.online-sdk", "feast.online-http", "feast.unknown-entity",
                 "feast.historical", "feast.online-store"}
 
@@ -59,11 +60,26 @@ def test_labels_become_queues_and_feast_without_postgres_or_redis(tmp_path: Path
     assert done.returncode == 0, done.stderr[-3000:]
     got = statuses(report)
     assert {i: got.get(i) for i in PREFECT_CHECKS | FEAST_CHECKS} == \
-        dict.fromkeys(PREFECT_CHECKS | FEAST_CHECKS, "pass")
+        dict.fromkeys(PREFECT_CHECKS | FEAST_CHECKS, "pass") | {TASK_RUNNER: "skip"}
+    # The Dask chart's images carry no Prefect, which prefect-dask's tasks need there.
+    assert "Prefect is not installed on the Dask scheduler and 3 of 3 workers" in \
+        next(c["message"] for c in report["checks"] if c["id"] == TASK_RUNNER)
     assert got["feast.store-auth"] == "skip"  # no store with a password
     # Prefect still has its PostgreSQL; Feast's stores are files, so no Redis runs.
     assert "postgres" in report["ready_s"]
     assert "redis" not in report["ready_s"]
+
+
+def test_prefect_tasks_run_on_dask_servers_that_carry_prefect(tmp_path: Path) -> None:
+    """Where Dask's scheduler and workers have Prefect (here: they, and Prefect, run the
+    harness's interpreter, through the scenario's `local.python`), the flow's tasks run on them.
+    """
+    done, report = run(tmp_path, "prefect-on-dask", "  agent_enabled: false\n",
+                       "--tools", "prefect,dask", "-m", "prefect", "-k", "dask",
+                       local=f"{{python: {{dask: {sys.executable}, "
+                             f"prefect: {sys.executable}}}}}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert statuses(report)[TASK_RUNNER] == "pass", report["checks"]
 
 
 def test_agent_disabled_skips_the_deployment_check(tmp_path: Path) -> None:

@@ -15,9 +15,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 from harness.envs import building, env_path
-from harness.launchers._server_env import HARNESS_ENV_REASONS, server_requirements
+from harness.launchers._server_env import (
+    HARNESS_ENV_REASONS,
+    flow_dependencies,
+    server_env,
+    server_requirements,
+)
 from harness.launchers.base import LaunchContext, ProcessSpec, TaskSpec
 from harness.launchers.chart_values import ChartValues, render_for
+from harness.launchers.dask import DaskLauncher
 from harness.launchers.mlflow import MlflowLauncher
 from harness.release_dates import resolved_as_of
 from harness.scenario import load_scenario
@@ -99,19 +105,39 @@ def test_an_environment_as_of_a_date_is_another_environment(
 def test_pins_follow_the_chart_version() -> None:
     assert server_requirements("mlflow", "server", "3.15.1")[0] == "mlflow==3.15.1"
     assert server_requirements("prefect", "server", "3.8.3") == ("prefect==3.8.3",)
-    # The worker runs the checks' flows, which compute on the Dask cluster: its Dask follows
-    # the harness's, exactly.
-    worker = server_requirements("prefect", "worker", "3.8.3") or ()
-    assert worker[0] == "prefect==3.8.3"
-    assert f"distributed=={importlib.metadata.version('distributed')}" in worker
+    # The worker runs the flows with prefect-dask; what they compute with is added by
+    # `flow_dependencies`, following the Dask cluster.
+    assert server_requirements("prefect", "worker", "3.8.3") == ("prefect==3.8.3",
+                                                                 "prefect-dask")
     hub = server_requirements("jupyterhub", "hub", "5.5.0") or ()
     assert hub[0] == "jupyterhub==5.5.0"
     assert {"configurable-http-proxy", "oauthenticator", "jupyter-server"} <= set(hub)
     # The feature server's image carries the drivers of the stores its chart configures.
     assert server_requirements("feast", "server", "0.65.0") == ("feast[postgres,redis]==0.65.0",)
-    # Tools that still run the harness's environment say why.
-    assert server_requirements("dask", "scheduler", "2024.1.0") is None
-    assert HARNESS_ENV_REASONS["dask"]
+    # Dask's scheduler and workers run the chart's image: Dask and its dataframe stack.
+    for component in ("scheduler", "workers"):
+        assert server_requirements("dask", component, "2024.1.0") == (
+            "distributed==2024.1.0", "dask[dataframe]==2024.1.0", "pyarrow")
+    assert not HARNESS_ENV_REASONS, "every tool with a Python server follows its chart"
+
+
+def test_flows_match_the_dask_workers_image_or_else_the_harness() -> None:
+    # Without Dask in the stack, the flows' packages follow the harness's, exactly.
+    stages = flow_dependencies(None)
+    with pytest.raises(StopIteration) as done:
+        next(stages)
+    harness = done.value.value
+    assert f"distributed=={importlib.metadata.version('distributed')}" in harness
+    assert not any(pin.startswith("cloudpickle") for pin in harness), \
+        "cloudpickle is Prefect's to choose: 3.8 needs a newer one than Dask 2024.1's image"
+    # With it: exact pins of the flows' packages, added to the worker's own and exempt from
+    # the Prefect release's date; a label of its own.
+    flows = ("distributed==2024.1.0", "dask==2024.1.0", "pandas==2.1.4")
+    env = server_env("prefect", "worker", "3.8.3", flows)
+    assert env is not None
+    assert env.label == "prefect-3.8.3-flows"
+    assert env.pins == ("prefect==3.8.3", "prefect-dask", *flows)
+    assert env.exempt == ("distributed", "dask", "pandas")
 
 
 def test_the_checks_feast_is_of_the_series_the_pinned_chart_deploys() -> None:
@@ -170,3 +196,34 @@ def test_pins_that_follow_the_harness_are_exempt_from_the_release_date(
     at = install.index("--exclude-newer")
     assert install[at:at + 4] == ["--exclude-newer", "2026-08-14T19:09:29Z",
                                   "--exclude-newer-package", "distributed=false"]
+
+
+def test_dask_runs_its_image_version_for_scheduler_and_workers(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "release-dates.json").write_text(
+        json.dumps({"distributed==2024.1.0": "2024-01-13T21:50:32Z"}), encoding="utf-8")
+    scenario = load_scenario("defaults")
+    secrets = SecretStore()
+    deployed = chart_versions(render_for(scenario, secrets))["dask"]
+    assert deployed == {"scheduler": "2024.1.0", "workers": "2024.1.0"}  # worker_image_tag
+    context = LaunchContext(scenario=scenario, state_dir=tmp_path / "state", secrets=secrets,
+                            values=ChartValues.of(render_for(scenario, secrets), "dask"),
+                            chart_versions=deployed)
+    stages = []
+    for stage in DaskLauncher(context).processes():
+        if isinstance(stage, TaskSpec) and stage.name.endswith("-env-1"):
+            # What the build does; the second component finds it built (one image, one env).
+            Path(stage.argv[stage.argv.index("--python") + 1]).parent.mkdir(parents=True)
+        stages.append(stage)
+    builds = [s for s in stages if isinstance(s, TaskSpec)]
+    assert [s.name for s in builds] == ["dask-2024.1.0-env-0", "dask-2024.1.0-env-1"]
+    assert builds[1].argv[-3:] == ["distributed==2024.1.0", "dask[dataframe]==2024.1.0",
+                                   "pyarrow"]
+    scheduler, workers = stages[len(builds):]
+    assert isinstance(scheduler, ProcessSpec)
+    assert isinstance(workers, list)
+    python = env_path("dask-2024.1.0", server_requirements("dask", "workers", "2024.1.0") or (),
+                      exclude_newer="2024-01-13T21:50:32Z") / "bin" / "python"
+    assert {scheduler.argv[0]} | {w.argv[0] for w in workers} == {str(python)}

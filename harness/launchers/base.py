@@ -104,6 +104,9 @@ class LaunchContext:
     # {component: version} as the tool's charts deploy it, where its servers run at that
     # version (`_server_env`); empty: they run `python`.
     chart_versions: Mapping[str, str] = field(default_factory=dict)
+    # The Dask version the flows' environment matches (the Dask workers' chart version): a
+    # Prefect worker's flows compute on that cluster. None: they follow the harness's.
+    flows_dask_version: str | None = None
 
     def timeout_s(self, component: str) -> float:
         """Readiness timeout for `component`, from the scenario's `local.ready_timeout_s`."""

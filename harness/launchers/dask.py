@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.launchers._installed import installed_versions
+from harness.launchers._server_env import server_python
 from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
 from harness.settings import DaskSettings
 from harness.stack import ToolEntry
@@ -31,6 +32,9 @@ class DaskLauncher(Launcher):
         self.worker_name = str(values.get("dask", "worker.name", "worker"))
         self.scheduler_port = free_port()
         self.dashboard_port = free_port()
+        # Until processes() has the chart versions' environments (one per image: the values
+        # could give the scheduler and the workers different ones).
+        self.python = {"scheduler": context.python, "workers": context.python}
 
     @property
     def scheduler_address(self) -> str:
@@ -38,10 +42,15 @@ class DaskLauncher(Launcher):
         return f"tcp://127.0.0.1:{self.scheduler_port}"
 
     def processes(self) -> Iterator[Stage]:
-        """Yield the scheduler, then all workers side by side."""
+        """Yield the builds of the scheduler's and the workers' environments at their images'
+        versions (once), then the scheduler, then all workers side by side.
+        """
+        for component in ("scheduler", "workers"):
+            self.python[component] = yield from server_python(self.context, self.NAME,
+                                                              component)
         yield ProcessSpec(
             name="dask-scheduler",
-            argv=self.context.python.module(
+            argv=self.python["scheduler"].module(
                 "distributed.cli.dask_scheduler",
                 "--host", "127.0.0.1", "--port", str(self.scheduler_port),
                 "--dashboard-address", f"127.0.0.1:{self.dashboard_port}",
@@ -58,7 +67,7 @@ class DaskLauncher(Launcher):
         port = free_port()
         return ProcessSpec(
             name=f"dask-{name}",
-            argv=self.context.python.module(
+            argv=self.python["workers"].module(
                 "distributed.cli.dask_worker", self.scheduler_address,
                 "--name", name, "--host", "127.0.0.1", "--nthreads", "1",
                 "--dashboard-address", f"127.0.0.1:{port}",
@@ -88,5 +97,5 @@ class DaskLauncher(Launcher):
         """`distributed` as installed where the scheduler and workers run (not what they
         report to a client: the check compares the two).
         """
-        version = installed_versions(self.context.python.python, "distributed")["distributed"]
-        return {"scheduler": version, "workers": version}
+        return {component: installed_versions(python.python, "distributed")["distributed"]
+                for component, python in self.python.items()}

@@ -97,6 +97,10 @@ class LocalTarget(Target):
         if rendered is None:
             rendered = render_for(scenario, secrets)
         deployed = chart_versions(rendered)
+        # The flows compute on the Dask cluster the charts deploy, so their environment matches
+        # its workers; an interpreter the scenario names for Dask is the user's to match.
+        flows_dask_version = None if "dask" in scenario.local.python else \
+            deployed.get("dask", {}).get("workers")
 
         def add(name: str) -> None:
             if name in self.launchers:
@@ -109,7 +113,8 @@ class LocalTarget(Target):
                                     python=python_env(scenario, name),
                                     default_timeout_s=self.default_timeout_s, secrets=secrets,
                                     values=ChartValues.of(rendered, name),
-                                    chart_versions=versions)
+                                    chart_versions=versions,
+                                    flows_dask_version=flows_dask_version)
             launcher = get_launcher_class(name)(context)
             for required in launcher.requires():
                 add(required)
