@@ -136,7 +136,11 @@ class DaskClient:
         except BrokenPipeError:
             line = None
         if line is None:
-            raise DaskClientError(f"the Dask client exited ({process.poll()}): {self._tail()}")
+            try:
+                code: int | None = process.wait(timeout=CLOSE_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                code = None
+            raise DaskClientError(f"the Dask client exited ({code}): {self._tail()}")
         answer = json.loads(line)
         if "error" in answer:
             if answer.get("timeout"):
