@@ -20,7 +20,7 @@ def test_an_unknown_request_is_an_error_and_the_client_goes_on(tmp_path: Path) -
             client.ask("close")
         with pytest.raises(DaskClientError, match=r"no operation 'nope'"):
             client.ask("nope")
-        process = client._process  # noqa: SLF001 - that it ends with its input is the point
+        process = client._process  # that it ends with its input is the point
     assert process is not None
     assert process.poll() == 0
 
