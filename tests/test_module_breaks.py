@@ -64,8 +64,8 @@ def test_dask_module_without_worker_environment(tmp_path: Path) -> None:
     assert checks["dask.worker-count"]["status"] == "pass"
     failed = checks["dask.worker-environment"]
     assert (code, failed["status"]) == (1, "fail"), failed
-    assert "expected {'MLOPS_CONFORMANCE_SCENARIO': 'defaults'" in failed["message"]
-    assert "got {'MLOPS_CONFORMANCE_SCENARIO': None" in failed["message"]
+    assert "expected {'PLATFORM_TEAM': 'mlops-conformance'" in failed["message"]
+    assert "'PLATFORM_TEAM': None}" in failed["message"]
 
 
 def test_mlflow_module_with_a_misspelt_database_name(tmp_path: Path) -> None:

@@ -71,6 +71,6 @@ def test_a_dask_worker_shows_no_harness_variable(tmp_path: Path,
     leaked = sorted(k for k in worker_env if k.startswith(("HARNESS_", "TF_VAR_")))
     assert leaked == []
     assert CANARY not in repr(worker_env)
-    expected = {"MLOPS_CONFORMANCE_SCENARIO": "defaults", "OMP_NUM_THREADS": "1"}
+    expected = {"PLATFORM_TEAM": "mlops-conformance", "OMP_NUM_THREADS": "1"}
     assert {k: worker_env.get(k) for k in expected} == expected
     assert worker_env["PATH"] == os.environ["PATH"]

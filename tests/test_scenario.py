@@ -31,7 +31,7 @@ def test_defaults_scenario_holds_the_root_defaults() -> None:
     variables = root_variables()
     differing = {name for name, value in scenario.tfvars.items() if value != variables[name].default}
     assert differing == {"worker_environment_variables"}
-    assert DaskSettings.from_scenario(scenario).environment["MLOPS_CONFORMANCE_SCENARIO"] == "defaults"
+    assert DaskSettings.from_scenario(scenario).environment["PLATFORM_TEAM"] == "mlops-conformance"
 
 
 def test_scenario_by_path_and_derived_settings(write_scenario) -> None:  # type: ignore[no-untyped-def]

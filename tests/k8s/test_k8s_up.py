@@ -221,7 +221,7 @@ def test_up_gives_the_checks_the_scheduler_through_its_forward(deployed: Deploye
     assert address.startswith("tcp://127.0.0.1:")
     assert address != deployed.scheduler  # the forward's port, not the "pod's"
     assert stack.tools["dask"].expect == {  # the defaults scenario's
-        "workers": 3, "worker_environment": {"MLOPS_CONFORMANCE_SCENARIO": "defaults",
+        "workers": 3, "worker_environment": {"PLATFORM_TEAM": "mlops-conformance",
                                              "OMP_NUM_THREADS": "1"}}
     assert "dask" not in stack.skip  # Dask's checks run on a cluster
     assert stack.skip["mlflow"] == "mlflow not selected"
