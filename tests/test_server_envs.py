@@ -153,13 +153,17 @@ def test_the_checks_feast_is_of_the_series_the_pinned_chart_deploys() -> None:
         f"feast to {deployed} in constraints.txt")
 
 
+def known_release_dates(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                        dates: dict[str, str]) -> None:
+    """A cache under `tmp_path` that already knows `dates` (`pin: time`): no index is asked."""
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "release-dates.json").write_text(json.dumps(dates), encoding="utf-8")
+
+
 def test_mlflow_runs_its_chart_version_after_the_chart_migration(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
-    # Known release date: no index is asked.
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "release-dates.json").write_text(
-        json.dumps({"mlflow==3.2.0": "2025-08-06T13:30:26Z"}), encoding="utf-8")
+    known_release_dates(monkeypatch, tmp_path, {"mlflow==3.2.0": "2025-08-06T13:30:26Z"})
     scenario = load_scenario("defaults")
     secrets = SecretStore()
     secrets.put("db_password", "pw-not-in-argv")
@@ -200,10 +204,7 @@ def test_pins_that_follow_the_harness_are_exempt_from_the_release_date(
 
 def test_dask_runs_its_image_version_for_scheduler_and_workers(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "release-dates.json").write_text(
-        json.dumps({"distributed==2024.1.0": "2024-01-13T21:50:32Z"}), encoding="utf-8")
+    known_release_dates(monkeypatch, tmp_path, {"distributed==2024.1.0": "2024-01-13T21:50:32Z"})
     scenario = load_scenario("defaults")
     secrets = SecretStore()
     deployed = chart_versions(render_for(scenario, secrets))["dask"]
