@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -9,8 +10,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from harness.envs import ensure_env
+from harness.dask_client import client_python
+from harness.launchers._server_env import built_now, env_stages
 from harness.launchers.base import PythonEnv, free_port
+from harness.release_dates import resolved_as_of
 from harness.wait import wait_until
 from tests.faults.conftest import Started, started
 from tests.faults.framework import assert_caught, broken_copy, run_check, write_stack
@@ -21,8 +24,9 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 WORKERS = 2
-# A real `distributed` of another release, in its own cached uv environment.
-OTHER_DISTRIBUTED = ("distributed==2026.1.2",)
+# A real `distributed` of another release than the stack's (the chart's 2024.1.0) that still
+# speaks its protocol, in its own cached uv environment resolved as of its release.
+OTHER_DISTRIBUTED = "2024.1.1"
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +36,24 @@ def dask(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
         yield stack
 
 
-def workers_seen(stack: Started) -> int:
-    """How many workers the scheduler knows now."""
-    from distributed import Client
+def other_distributed() -> PythonEnv:
+    """An environment of `OTHER_DISTRIBUTED`, built on first use."""
+    pins = (f"distributed=={OTHER_DISTRIBUTED}", f"dask=={OTHER_DISTRIBUTED}")
+    return built_now(env_stages(f"dask-other-{OTHER_DISTRIBUTED}", pins,
+                                resolved_as_of("distributed", OTHER_DISTRIBUTED)))
 
-    with Client(stack.stack.tools["dask"].endpoints["scheduler"], timeout=30) as client:
-        return len(client.scheduler_info(n_workers=-1)["workers"])
+
+def workers_seen(stack: Started) -> int:
+    """How many workers the scheduler knows now, asked through its RPC (which the harness's
+    newer `distributed` speaks with the stack's older one; a client would not).
+    """
+    from distributed.core import rpc
+
+    async def identity() -> dict[str, object]:
+        async with rpc(stack.stack.tools["dask"].endpoints["scheduler"], timeout=30) as s:
+            return await asyncio.wait_for(s.identity(), 30)  # type: ignore[no-any-return]
+
+    return len(asyncio.run(identity())["workers"])  # type: ignore[arg-type]
 
 
 def kill(stack: Started, component: str) -> None:
@@ -96,7 +112,7 @@ def test_killed_worker(dask: Started) -> None:
 def test_worker_without_environment(dask: Started, tmp_path: Path) -> None:
     wanted = dask.stack.tools["dask"].expect["worker_environment"]
     env = {k: v for k, v in os.environ.items() if k not in wanted}
-    process = extra_worker(dask, PythonEnv(), env, tmp_path)
+    process = extra_worker(dask, client_python(dask.stack), env, tmp_path)
     try:
         verdict = run_check(dask.stack_file, keyword="worker_environment")
     finally:
@@ -114,7 +130,8 @@ def test_worker_that_sets_its_environment_itself(dask: Started, tmp_path: Path) 
     preload = tmp_path / "set_inside.py"
     preload.write_text(f"import os\nos.environ.update({wanted!r})\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in wanted}
-    process = extra_worker(dask, PythonEnv(), env, tmp_path, "--preload", str(preload))
+    process = extra_worker(dask, client_python(dask.stack), env, tmp_path, "--preload",
+                           str(preload))
     try:
         verdict = run_check(dask.stack_file, keyword="worker_environment")
     finally:
@@ -130,31 +147,29 @@ def test_worker_whose_distributed_is_not_the_installed_one(dask: Started, tmp_pa
     """A worker whose `distributed` comes from PYTHONPATH (code shadowing what is installed
     for its interpreter): what it reports is not what is installed where it runs.
     """
-    other = ensure_env("dask-other-distributed", OTHER_DISTRIBUTED, timeout_s=600)
     shadow = subprocess.run(
-        [str(other.python), "-c", "import distributed, pathlib; "
+        [str(other_distributed().python), "-c", "import distributed, pathlib; "
          "print(pathlib.Path(distributed.__file__).parents[1])"],
         capture_output=True, text=True, check=True).stdout.strip()
-    process = extra_worker(dask, PythonEnv(), {**os.environ, "PYTHONPATH": shadow}, tmp_path)
+    process = extra_worker(dask, client_python(dask.stack),
+                           {**os.environ, "PYTHONPATH": shadow}, tmp_path)
     try:
         verdict = run_check(dask.stack_file, keyword="versions_match")
     finally:
         stop_extra(dask, process)
     assert_caught(verdict, "dask.versions:distributed-not-the-installed-one", "dask.versions",
-                  says=(f"reports distributed {OTHER_DISTRIBUTED[0].split('==')[1]} but",
-                        "installed"))
+                  says=(f"reports distributed {OTHER_DISTRIBUTED} but", "installed"))
 
 
 def test_worker_of_other_distributed(dask: Started, tmp_path: Path) -> None:
-    other = ensure_env("dask-other-distributed", OTHER_DISTRIBUTED, timeout_s=600)
-    process = extra_worker(dask, other, dict(os.environ), tmp_path)
+    process = extra_worker(dask, other_distributed(), dict(os.environ), tmp_path)
     try:
         verdict = run_check(dask.stack_file, keyword="versions_match")
     finally:
         stop_extra(dask, process)
     assert_caught(verdict, "dask.versions:worker-of-other-distributed", "dask.versions",
                   says=("versions of client, scheduler and workers disagree",
-                        OTHER_DISTRIBUTED[0].split("==")[1]))
+                        OTHER_DISTRIBUTED))
 
 
 def test_no_workers(dask: Started) -> None:
