@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from harness.checks import expect, expect_equal
-from harness.dask_client import DaskClient, client_python
+from harness.dask_client import DaskClient, DaskClientError, client_python
 from harness.errors import WaitTimeoutError
 from harness.flow_code import flow_source
 from harness.flow_env import flow_python
@@ -240,7 +240,12 @@ def test_tasks_run_on_dask_workers(stack: Stack, api: str,
     scheduler = stack.tools["dask"].endpoints["scheduler"]
     home = tmp_path_factory.mktemp("prefect-dask")
     with DaskClient(client_python(stack), scheduler, home / "dask-client.log") as dask:
-        where = dask.ask("importable", module="prefect")
+        try:
+            where = dask.ask("importable", module="prefect")
+        except DaskClientError as exc:
+            msg = (f"prefect: expected the Dask scheduler {scheduler} to take the flow's "
+                   f"tasks, got {exc}")
+            raise AssertionError(msg) from None
     workers_lacking = sum(not found for found in where["workers"].values())
     lacking = (["scheduler"] if not where["scheduler"] else []) + (
         [f"{workers_lacking} of {len(where['workers'])} workers"] if workers_lacking else [])

@@ -144,8 +144,8 @@ class DaskClient:
         answer = json.loads(line)
         if "error" in answer:
             if answer.get("timeout"):
-                raise TimeoutError(answer["error"])
-            raise DaskClientError(answer["error"])
+                raise TimeoutError(f"dask client ({op}): {answer['error']}")
+            raise DaskClientError(f"dask client ({op}): {answer['error']}")
         return answer["ok"]
 
     def _tail(self) -> str:
