@@ -239,27 +239,15 @@ def test_tasks_run_on_dask_workers(stack: Stack, api: str,
         pytest.skip("dask is not part of this stack: the Prefect-on-Dask check needs both")
     scheduler = stack.tools["dask"].endpoints["scheduler"]
     home = tmp_path_factory.mktemp("prefect-dask")
+    # One client for both readings of the cluster: whether Prefect is there, and its workers.
     with DaskClient(client_python(stack), scheduler, home / "dask-client.log") as dask:
-        try:
-            where = dask.ask("importable", module="prefect")
-        except DaskClientError as exc:
-            msg = (f"prefect: expected the Dask scheduler {scheduler} to take the flow's "
-                   f"tasks, got {exc}")
-            raise AssertionError(msg) from None
-    workers_lacking = sum(not found for found in where["workers"].values())
-    lacking = (["scheduler"] if not where["scheduler"] else []) + (
-        [f"{workers_lacking} of {len(where['workers'])} workers"] if workers_lacking else [])
-    if lacking:
-        pytest.skip(f"Prefect is not installed on the Dask {' and '.join(lacking)}: "
-                    "prefect-dask's tasks are unpickled there (by the scheduler too, since "
-                    "distributed 2023.4), and the Dask chart's image does not carry it; with "
-                    "an image that does (worker_image_repository, which the scheduler shares), "
-                    "this check runs")
-    done = subprocess.run(
-        [str(flow_python(stack).python), str(FLOWS / "dask_squares.py"), scheduler, "8"],
-        capture_output=True, text=True, timeout=DEPLOYMENT_TIMEOUT_S, check=False,
-        env={**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(home),
-             "PREFECT_LOGGING_LEVEL": "WARNING"})
+        _skip_without_prefect(dask, scheduler)
+        done = subprocess.run(
+            [str(flow_python(stack).python), str(FLOWS / "dask_squares.py"), scheduler, "8"],
+            capture_output=True, text=True, timeout=DEPLOYMENT_TIMEOUT_S, check=False,
+            env={**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(home),
+                 "PREFECT_LOGGING_LEVEL": "WARNING"})
+        workers = set(dask.ask("workers"))
     lines = [line for line in done.stdout.splitlines() if line.startswith("result ")]
     expect("prefect", done.returncode == 0 and lines, "the flow to run and print its result",
            f"exit {done.returncode}: {' | '.join(done.stderr.strip().splitlines()[-5:])}")
@@ -271,8 +259,25 @@ def test_tasks_run_on_dask_workers(stack: Stack, api: str,
     stored = _read_flow_run(uuid.UUID(ran["flow_run_id"]))
     expect_equal("prefect", "state of the flow run read back from the API", "COMPLETED",
                  stored.state.type.value)
-    with DaskClient(client_python(stack), scheduler, home / "dask-client.log") as dask:
-        workers = set(dask.ask("workers"))
     ran_on = {address for _, address in ran["results"]}
     expect("prefect", ran_on and ran_on <= workers,
            f"every task on a worker of {scheduler}", sorted(ran_on))
+
+
+def _skip_without_prefect(dask: DaskClient, scheduler: str) -> None:
+    """Skip, saying where, unless Prefect imports on the scheduler and every worker."""
+    try:
+        where = dask.ask("importable", module="prefect")
+    except DaskClientError as exc:
+        msg = (f"prefect: expected the Dask scheduler {scheduler} to take the flow's tasks, "
+               f"got {exc}")
+        raise AssertionError(msg) from None
+    workers_lacking = sum(not found for found in where["workers"].values())
+    lacking = (["scheduler"] if not where["scheduler"] else []) + (
+        [f"{workers_lacking} of {len(where['workers'])} workers"] if workers_lacking else [])
+    if lacking:
+        pytest.skip(f"Prefect is not installed on the Dask {' and '.join(lacking)}: "
+                    "prefect-dask's tasks are unpickled there (by the scheduler too, since "
+                    "distributed 2023.4), and the Dask chart's image does not carry it; with "
+                    "an image that does (worker_image_repository, which the scheduler shares), "
+                    "this check runs")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 from typing import TYPE_CHECKING
 
+from harness.dask_client import workers_version
 from harness.launchers._server_env import built_now, component_stages
 
 if TYPE_CHECKING:
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 
 def flow_python(stack: Stack) -> PythonEnv:
     """Prefect as the stack's worker (else its server) runs it, or the harness's where the
-    target names no version; the flows' packages as the Dask workers have them.
+    target names no version; the flows' packages as the Dask workers have them
+    (`workers_version`: what they report, on a cluster too).
 
     Raises:
         ProvisionError: the environment could not be built; the message quotes uv.
@@ -29,6 +31,5 @@ def flow_python(stack: Stack) -> PythonEnv:
     claimed = stack.tools["prefect"].versions
     prefect = claimed.get("worker") or claimed.get("server") or \
         importlib.metadata.version("prefect")
-    dask = stack.tools["dask"].versions.get("workers") if "dask" in stack.tools else None
-    return built_now(component_stages("prefect", "worker", prefect,
-                                      dask if dask and "," not in dask else None))
+    dask = workers_version(stack) if "dask" in stack.tools else None
+    return built_now(component_stages("prefect", "worker", prefect, dask))

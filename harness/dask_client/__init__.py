@@ -9,6 +9,7 @@ the harness.
 
 Public API:
     running_version(scheduler) -> the distributed the workers run, read through the scheduler
+    workers_version(stack) -> that, else the target's claim
     client_python(stack) -> the environment of that version (built on first use)
     DaskClient(python, scheduler, log) -> a context manager; `.ask(op, **args)` answers
     DaskClientError: the client answered with an error
@@ -26,7 +27,7 @@ import threading
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from harness.launchers._server_env import built_now, env_stages, server_env
+from harness.launchers._server_env import built_now, component_stages
 from harness.launchers.base import PythonEnv
 
 if TYPE_CHECKING:
@@ -67,23 +68,29 @@ def running_version(scheduler: str) -> str | None:
     return worker_versions.pop() if len(worker_versions) == 1 else scheduler_version
 
 
-def client_python(stack: Stack) -> PythonEnv:
-    """The environment the checks' Dask client runs: of the `distributed` the workers run
-    (`running_version`; else the one the target says they run), built with uv on first use
-    as the chart's image is (on the local target, the one the workers run); the harness's own
-    where that is its version, or nothing names one.
-
-    Raises:
-        ProvisionError: the environment could not be built; the message quotes uv.
+def workers_version(stack: Stack) -> str | None:
+    """The one `distributed` the stack's Dask workers run: as they report it
+    (`running_version`), else as the target says; None where neither names one version.
     """
     entry = stack.tools["dask"]
     version = running_version(entry.endpoints["scheduler"]) or \
         entry.versions.get("workers", "")
-    if not version or "," in version or version == importlib.metadata.version("distributed"):
+    return version if version and "," not in version else None
+
+
+def client_python(stack: Stack) -> PythonEnv:
+    """The environment the checks' Dask client runs: of the workers' `distributed`
+    (`workers_version`), built with uv on first use as the chart's image is (on the local
+    target, the one the workers run); the harness's own where that is its version, or nothing
+    names one.
+
+    Raises:
+        ProvisionError: the environment could not be built; the message quotes uv.
+    """
+    version = workers_version(stack)
+    if version is None or version == importlib.metadata.version("distributed"):
         return PythonEnv()
-    env = server_env("dask", "workers", version)
-    assert env is not None  # Dask's workers always have their pins
-    return built_now(env_stages(env.label, env.pins, env.as_of, env.exempt))
+    return built_now(component_stages("dask", "workers", version, None))
 
 
 class DaskClient:

@@ -139,10 +139,9 @@ def flow_dependencies(dask_version: str | None) -> Generator[TaskSpec, None, tup
     is cached) and return `FLOW_DEPENDENCIES` pinned exactly as it has them installed; without
     a Dask version, as the harness has them.
     """
-    env = server_env("dask", "workers", dask_version) if dask_version else None
-    if env is None:
+    if not dask_version:
         return following_the_harness(FLOW_DEPENDENCIES)
-    dask = yield from env_stages(env.label, env.pins, env.as_of, env.exempt)
+    dask = yield from component_stages("dask", "workers", dask_version, None)
     installed = installed_versions(dask.python, *FLOW_DEPENDENCIES)
     return tuple(f"{package}=={installed[package]}" for package in FLOW_DEPENDENCIES)
 
