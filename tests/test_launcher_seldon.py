@@ -110,9 +110,11 @@ def test_failed_build_names_the_env(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert not (envs.env_path("broken", ("x",)) / ".complete").exists()
 
 
-def test_metrics_follow_usage_metrics_enabled(tmp_path: Path) -> None:
+def test_usage_metrics_do_not_decide_the_model_servers_metrics(tmp_path: Path) -> None:
+    # `usageMetrics.enabled` deploys the chart's spartakus volunteer (anonymous reports to
+    # Seldon); a model server's metrics are on whatever it says, as the operator sets them.
     off = SeldonLauncher(launching.context(tmp_path, "seldon", usage_metrics_enabled=False))
-    assert off.entry().expect["metrics"] is False
+    assert "metrics" not in off.entry().expect
     assert "seldon: the deployment API" in off.findings()[0]
 
 
@@ -247,10 +249,17 @@ def test_api_validates_fetches_fails_and_deletes(control_plane: tuple[str, Path]
     assert "didn't find section in config file" in status["description"]
     available = settle(collection, "served")
     assert available["state"] == "Available", available
-    answer = requests.post(f"{available['address']['url']}/v2/models/classifier/infer", json={
+    # As the operator's: the address is the model's V2 inference URL.
+    assert available["address"]["url"].endswith("/v2/models/classifier/infer")
+    answer = requests.post(available["address"]["url"], json={
         "inputs": [{"name": c, "datatype": "FP64", "shape": [2, 1], "data": [0.0, 3.0]}
                    for c in ("a", "b")]}, timeout=30)
     assert answer.json()["outputs"][0]["data"] == [0, 1]
+    # Metrics at the endpoint the operator sets (MLSERVER_METRICS_ENDPOINT), whatever the
+    # chart's usageMetrics say.
+    assert available["localMetrics"].endswith("/prometheus")
+    counted = requests.get(available["localMetrics"], timeout=10).text
+    assert 'model_infer_request_success_total{model="classifier"' in counted
     versions = requests.get(f"{control_plane[0]}/version", timeout=10).json()
     assert versions["mlserver"] == "1.6.0"
     assert versions["rclone"] == "1.65.2"
@@ -359,7 +368,7 @@ def test_model_server_restarts_on_fresh_ports_when_its_port_was_taken(
         taken.listen()
         port = taken.getsockname()[1]
         server = ModelServer(model_name="m", model_uri=STORED, directory=tmp_path / "server",
-                             metrics=False, initializer=initializer, http_port=port)
+                             initializer=initializer, http_port=port)
         try:
             server.start(env.python, {}, ready_timeout_s=120)
             deadline = time.monotonic() + 130

@@ -166,6 +166,14 @@ def seldon_manifests(charts_repo: Path) -> Manifests:
 @pytest.mark.charts
 def test_the_harness_seldondeployment_fits_the_real_crd(seldon_manifests: Manifests) -> None:
     assert crds.problems_of([harness_deployment("s3://mlflow/artifacts")], seldon_manifests) == []
+    # The missing-model check's: its pods may fail to start for a minute, then it is Failed.
+    failing = seldon_deployment("missing", "gs://nowhere/m", namespace="seldon",
+                                progress_deadline_s=60)
+    assert failing["spec"]["predictors"][0]["progressDeadlineSeconds"] == 60
+    assert crds.problems_of([failing], seldon_manifests) == []
+    wrong = seldon_deployment("missing", "gs://nowhere/m", namespace="seldon")
+    wrong["spec"]["predictors"][0]["progressDeadline"] = 60
+    assert crds.problems_of([wrong], seldon_manifests) != []
 
 
 @pytest.mark.charts

@@ -132,16 +132,3 @@ def test_feast_module_that_forgets_the_redis_online_store(tmp_path: Path) -> Non
     assert (code, failed["status"]) == (1, "fail"), failed
     assert "online store type in the configuration: expected 'redis', got 'postgres'" in \
         failed["message"]
-
-
-def test_seldon_module_without_usage_metrics(tmp_path: Path) -> None:
-    # `usageMetrics` dropped: the chart's default (off) applies, so no model server exposes
-    # /metrics although the scenario turns usage metrics on.
-    root = broken_root(tmp_path, "seldon",
-                       "    usageMetrics = {\n      enabled = var.usage_metrics_enabled\n    }\n", "")
-    code, checks = run_on(tmp_path, root, "--tools", "seldon", "-m", "seldon",
-                          "-k", "metrics_count")
-    assert checks["seldon.values-contract.seldon-core-operator"]["status"] == "pass"
-    failed = checks["seldon.metrics"]
-    assert (code, failed["status"]) == (1, "fail"), failed
-    assert "expected a /metrics address in the deployment's status" in failed["message"]

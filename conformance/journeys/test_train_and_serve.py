@@ -15,15 +15,16 @@ import pytest
 import requests
 
 from conformance.test_seldon import (
-    GROUP,
     deployment_body,
     expect_available,
+    model_url,
     settled,
     store_uri,
     v2_inputs,
     wait_deleted,
 )
 from harness.checks import expect, expect_equal
+from harness.seldon_access import access_of
 from harness.wait import wait_until
 
 if TYPE_CHECKING:
@@ -200,16 +201,15 @@ def test_train_and_serve(stack: Stack, journey_stack: Path) -> None:
         store = register_in_feast(stack, work, data, event_time)
     with step(3, "train on offline features, log and register the model", "feast/mlflow"):
         model, model_uri = train_and_register(stack, store, data)
-    seldon = stack.tools["seldon"]
-    collection = f"{seldon.endpoints['api']}/{GROUP}/namespaces/{seldon.expect['namespace']}" \
-        "/seldondeployments"
+    access = access_of(stack)
+    collection = access.collection
     name = f"journey-{uuid.uuid4().hex[:8]}"
     try:
         with step(4, "deploy the registered model", "seldon"):
             requests.post(collection, json=deployment_body(name, model_uri, graph="riders"),
                           timeout=30).raise_for_status()
-            status = settled(collection, name)["status"]
-            expect_available(status, "deployment state")
+            deployed = settled(collection, name)
+            expect_available(deployed["status"], "deployment state")
         riders = list(range(0, RIDERS, 3))
         with step(5, "fetch online features", "feast"):
             features = pd.DataFrame(online_features(stack, riders))
@@ -219,7 +219,7 @@ def test_train_and_serve(stack: Stack, journey_stack: Path) -> None:
                          features[FEATURES].to_dict("list"))
         with step(6, "predict online and compare with the local model", "seldon"):
             online = features[FEATURES].astype("float64")
-            answer = requests.post(f"{status['address']['url']}/v2/models/riders/infer",
+            answer = requests.post(f"{model_url(access, deployed)}/infer",
                                    json={"inputs": v2_inputs(online)}, timeout=60)
             answer.raise_for_status()
             served = [int(v) for v in answer.json()["outputs"][0]["data"]]

@@ -7,19 +7,22 @@ from the rendered values where the cluster runs what the chart says (the Prefect
 MLflow's, Dask's, Prefect's, JupyterHub's and Feast's checks need nothing more (facts inside
 pods are read through `harness.host_facts`; a deployment's flow code travels in its pull
 steps, `harness.flow_code`; Feast's client uses the cluster's stores through forwards the
-target adds, `harness.k8s.feast_client`), so they run on a cluster. Single checks that
-cannot apply there are skipped with the reason (`PENDING_CHECKS`: GitHub's real login;
+target adds, `harness.k8s.feast_client`), so they run on a cluster. Seldon's client is the
+API server itself: its module's endpoint is the operator's admission webhook, which only the
+API server calls, so Seldon gets `kubectl proxy` instead of a port-forward, and its checks
+reach what a SeldonDeployment creates through the API server's proxies
+(`harness.seldon_access`). Single checks that cannot apply there are skipped with the reason
+(`PENDING_CHECKS`: GitHub's real login; `pending`: a model no Seldon pod could fetch;
 `reach_databases`: an external database this machine does not reach). Each forwarded tool
-can be restarted by a check (its pods replaced; `harness.k8s.restart`). A tool whose
-endpoint is not one a client uses gets no forward: Seldon's is the operator's admission
-webhook, and a SeldonDeployment's inference endpoint exists per deployment.
+can be restarted by a check (its pods replaced; `harness.k8s.restart`).
 
 Public API:
     CLIENT_URLS: tool -> (endpoint name, URL template with {address})
     RUNS_ON_CLUSTER: tools whose checks run on a cluster
     CREDENTIALS: tool -> {credential: run secret}
     forward_of(tool, endpoint) -> Forward | None
-    tool_entry(tool, port, scenario, releases=()) -> ToolEntry
+    model_store(scenario) -> str | None          how a Seldon modelUri names MLflow's store
+    tool_entry(tool, port, scenario, releases=(), namespace="") -> ToolEntry
     pending(tools, scenario) -> dict[str, str]    skip reasons, per tool or check id
     reach_databases(stack, scenario, secrets) -> dict[str, str]   skip reasons, per check id
 """
@@ -29,7 +32,7 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING, Any
 
-from harness.k8s.forwards import LOCALHOST, Forward
+from harness.k8s.forwards import LOCALHOST, Forward, api_proxy
 from harness.launchers._database import external_database_of
 from harness.launchers.feast import FeastSettings
 from harness.settings import DaskSettings, MlflowSettings, PrefectSettings
@@ -49,12 +52,12 @@ CLIENT_URLS = {
     "jupyterhub": ("hub", "http://{address}"),  # proxy-public: the hub behind the proxy
     "dask": ("scheduler", "tcp://{address}"),
     "feast": ("feature_server", "http://{address}"),
+    "seldon": ("api", "http://{address}"),  # kubectl proxy: the API server
 }
-RUNS_ON_CLUSTER = frozenset({"mlflow", "dask", "prefect", "jupyterhub", "feast"})
-NO_CLIENT_ENDPOINT = {
-    "seldon": ("its endpoint is the operator's admission webhook; a SeldonDeployment's "
-               "inference endpoint exists per deployment"),
-}
+RUNS_ON_CLUSTER = frozenset({"mlflow", "dask", "prefect", "jupyterhub", "feast", "seldon"})
+# The Seldon checks that serve the checks' model; `seldon.missing-model` needs none.
+SELDON_SERVING_CHECKS = ("seldon.deploy", "seldon.predict-v2", "seldon.undeploy",
+                         "seldon.metrics")
 PENDING = "the kubernetes target does not run {tool}'s checks yet"
 PENDING_CHECKS = {
     **{f"jupyterhub.{check}": ("cannot apply on a cluster: the checks log in through the "
@@ -122,14 +125,26 @@ def forward_of(tool: str, endpoint: dict[str, Any]) -> Forward | None:
     """The port-forward a client of `tool` needs (None when its endpoint is no client's)."""
     if tool not in CLIENT_URLS:
         return None
+    if tool == "seldon":  # models go to the operator's namespace: the run's, deleted with it
+        return api_proxy(tool, str(endpoint["namespace"]))
     return Forward(tool, str(endpoint["namespace"]), str(endpoint["service"]),
                    int(endpoint["port"]))
 
 
+def model_store(scenario: Scenario) -> str | None:
+    """How a modelUri names MLflow's artifact store on a cluster: the store's URI when it is
+    one both MLflow and Seldon's storage initializer reach (`s3://`, `gs://`), else None (a
+    path inside MLflow's pod, which nothing else reads).
+    """
+    mlflow = MlflowSettings.from_scenario(scenario)
+    return None if mlflow.artifacts_in_pod else mlflow.default_artifact_root
+
+
 def tool_entry(tool: str, port: int, scenario: Scenario,
-               releases: Sequence[Release] = ()) -> ToolEntry:
+               releases: Sequence[Release] = (), namespace: str = "") -> ToolEntry:
     """The tool as the checks see it through its forward on local `port`; `releases` are the
-    scenario's rendered releases (what the cluster runs, where a check compares with it).
+    scenario's rendered releases (what the cluster runs, where a check compares with it);
+    `namespace` is the tool's run namespace.
     """
     name, template = CLIENT_URLS[tool]
     expect: dict[str, Any] = {}
@@ -150,6 +165,8 @@ def tool_entry(tool: str, port: int, scenario: Scenario,
         feast = FeastSettings.from_scenario(scenario)
         expect = {"project": feast.feast_project, "online_store": feast.online_store,
                   "registry": "sql" if feast.feast_posgresql_enabled else "file"}
+    elif tool == "seldon":  # models go where the operator runs: the run's namespace
+        expect = {"namespace": namespace, "model_store": model_store(scenario)}
     elif tool == "jupyterhub":
         hub = next((r.values for r in releases if r.chart == "jupyterhub"), {})
         storage = (hub.get("singleuser") or {}).get("storage") or {}
@@ -162,20 +179,16 @@ def tool_entry(tool: str, port: int, scenario: Scenario,
 
 
 def pending(tools: list[str], scenario: Scenario | None = None) -> dict[str, str]:
-    """Why checks of `tools` do not run on a cluster yet: per tool, or per check id."""
+    """Why checks of `tools` do not run on a cluster: per tool, or per check id."""
     reasons = {ident: reason for ident, reason in PENDING_CHECKS.items()
                if ident.split(".", 1)[0] in tools}
     for tool in tools:
-        if tool in NO_CLIENT_ENDPOINT:
-            reasons[tool] = (f"the kubernetes target has no client endpoint for {tool} yet: "
-                             f"{NO_CLIENT_ENDPOINT[tool]}")
-            if tool == "seldon" and scenario is not None and \
-                    MlflowSettings.from_scenario(scenario).artifacts_in_pod:
-                reasons[tool] += (
-                    "; and with this scenario no model could be served: MLflow keeps "
-                    f"artifacts at {scenario.var('default_artifact_root')!r} inside its pod "
-                    "(default_artifact_root), which Seldon's storage initializer cannot "
-                    "fetch from; it needs an object store both reach (s3://, gs://)")
-        elif tool not in RUNS_ON_CLUSTER:
+        if tool not in RUNS_ON_CLUSTER:
             reasons[tool] = PENDING.format(tool=tool)
+    if "seldon" in tools and scenario is not None and model_store(scenario) is None:
+        why = ("no model could be served: MLflow keeps artifacts at "
+               f"{scenario.var('default_artifact_root')!r} inside its pod "
+               "(default_artifact_root), which Seldon's storage initializer cannot fetch "
+               "from; it needs an object store both reach (s3://, gs://)")
+        reasons.update(dict.fromkeys(SELDON_SERVING_CHECKS, why))
     return reasons

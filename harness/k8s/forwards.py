@@ -1,6 +1,7 @@
-"""Port-forwards to the run's Services: each a `kubectl port-forward` supervised like the local
-target's servers (started, ready once its local port accepts, watched, stopped at teardown),
-and started again on the same local port when it drops, so `stack.json`'s URLs stay valid.
+"""Port-forwards to the run's Services: each a `kubectl port-forward` (or, for a client of the
+API server itself, a `kubectl proxy`) supervised like the local target's servers (started,
+ready once its local port accepts, watched, stopped at teardown), and started again on the
+same local port when it drops, so `stack.json`'s URLs stay valid.
 
 kubectl listens only once the API server has upgraded its connection to the pod, so a port
 that accepts means the tunnel is up; and it exits when its pod goes away (a rollout, an
@@ -9,6 +10,7 @@ keeps dropping (more than `restart_budget` times) is reported once, as a dead se
 
 Public API:
     Forward(name, namespace, service, port)    what to forward
+    api_proxy(name, namespace) -> Forward      the API server itself, as `kubectl proxy`
     kubectl_argv(kubectl, context, kubeconfig) -> Callable[[Forward, int], list[str]]
     PortForwards(log_dir, argv, on_failure, restart_budget=5, redact=str, watch_s=1.0,
                  ready_timeout_s=90.0)
@@ -41,6 +43,9 @@ READY_TIMEOUT_S = 90.0  # kubectl waits up to a minute (--pod-running-timeout) f
 _CONNECT_TIMEOUT_S = 1.0
 
 
+API_SERVER = ""  # a Forward's service when it is the API server (`kubectl proxy`)
+
+
 @dataclass(frozen=True)
 class Forward:
     """A Service port to forward, under the name its process and log carry."""
@@ -51,9 +56,29 @@ class Forward:
     port: int
 
     @property
+    def is_api_proxy(self) -> bool:
+        """Whether this serves the API server itself (`kubectl proxy`), not a Service."""
+        return self.service == API_SERVER
+
+    @property
+    def target(self) -> str:
+        """What it forwards to, in words."""
+        if self.is_api_proxy:
+            return "the API server (kubectl proxy)"
+        return f"service {self.namespace}/{self.service} port {self.port}"
+
+    @property
     def process_name(self) -> str:
         """`port-forward-<name>`: the supervisor's name for it, and its log's."""
         return f"port-forward-{self.name}"
+
+
+def api_proxy(name: str, namespace: str) -> Forward:
+    """The API server on loopback over plain HTTP with the user's credentials (`kubectl
+    proxy`), for a tool whose client is the API server (Seldon's: SeldonDeployments, and the
+    Services and pods they create, through the API server's proxy).
+    """
+    return Forward(name, namespace, API_SERVER, 0)
 
 
 def kubectl_argv(kubectl: str, context: str | None,
@@ -67,6 +92,8 @@ def kubectl_argv(kubectl: str, context: str | None,
             found += ["--kubeconfig", kubeconfig]
         if context:
             found += ["--context", context]
+        if forward.is_api_proxy:  # its default --accept-hosts takes loopback names only
+            return [*found, "proxy", "--port", str(local_port), "--address", LOCALHOST]
         return [*found, "--namespace", forward.namespace, "port-forward",
                 f"service/{forward.service}", f"{local_port}:{forward.port}",
                 "--address", LOCALHOST]
@@ -124,8 +151,7 @@ class PortForwards:
         try:
             self._supervisor.start(spec)
         except ProvisionError as exc:
-            msg = (f"cannot forward to service {forward.namespace}/{forward.service} port "
-                   f"{forward.port}: {exc}")
+            msg = f"cannot forward to {forward.target}: {exc}"
             raise ProvisionError(msg) from exc
         self._forwards[forward.process_name] = forward
         self.restarts[forward.name] = 0
@@ -153,7 +179,7 @@ class PortForwards:
         # drop: each counts against the budget, and only an exhausted budget is a failure.
         while not self._closing.is_set():
             if self.restarts[forward.name] >= self.restart_budget:
-                self._fail(f"the port-forward to {forward.namespace}/{forward.service} dropped "
+                self._fail(f"the port-forward to {forward.target} dropped "
                            f"{self.restarts[forward.name] + 1} times (last exit code {code}); "
                            f"last lines of {log}:\n{self.redact(log_tail(log))}")
                 return

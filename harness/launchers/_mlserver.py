@@ -33,6 +33,7 @@ _PORT_ATTEMPTS = 3
 # What the operator reports once a pod's deployment stops progressing (its init container or
 # model server failing); the stand-in adds the failing container's own message.
 _NOT_PROGRESSING = "Deployment is no longer progressing and not available"
+METRICS_ENDPOINT = "/prometheus"
 
 
 @dataclass
@@ -42,7 +43,6 @@ class ModelServer:
     model_name: str
     model_uri: str
     directory: Path
-    metrics: bool
     initializer: Initializer
     state: str = "Creating"
     description: str = ""
@@ -64,6 +64,13 @@ class ModelServer:
     def url(self) -> str:
         """Base URL of the V2 (Open Inference Protocol) REST endpoint."""
         return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def address(self) -> str:
+        """What the operator puts in `status.address.url` for the V2 protocol: the model's
+        inference URL (`/v2/models/GRAPH/infer` on the predictor's Service).
+        """
+        return f"{self.url}/v2/models/{self.model_name}/infer"
 
     def start(self, python: Path, environment: dict[str, str], ready_timeout_s: float) -> None:
         """Fetch the model and start the server in a thread, until it is Available or Failed."""
@@ -101,7 +108,8 @@ class ModelServer:
         settings: dict[str, Any] = {
             "host": "127.0.0.1", "http_port": self.http_port, "grpc_port": self.grpc_port,
             "metrics_port": self.metrics_port,
-            "metrics_endpoint": "/metrics" if self.metrics else None,
+            # As the operator sets MLSERVER_METRICS_ENDPOINT: the chart's executor.prometheus.path.
+            "metrics_endpoint": METRICS_ENDPOINT,
             # The inference pool crashes with uvloop 0.23; inline inference is enough here.
             "parallel_workers": 0,
         }
@@ -199,12 +207,12 @@ class ModelServer:
         """The Seldon-style status: state, description, address, replicas."""
         status: dict[str, Any] = {
             "state": self.state,
-            "address": {"url": self.url},
+            "address": {"url": self.address},
             "deploymentStatus": {self.model_name: {
                 "replicas": 1, "availableReplicas": int(self.state == "Available")}},
+            # The stand-in's own field: where a pod's `metrics` port would be.
+            "localMetrics": f"http://127.0.0.1:{self.metrics_port}{METRICS_ENDPOINT}",
         }
-        if self.metrics:
-            status["address"]["metrics"] = f"http://127.0.0.1:{self.metrics_port}/metrics"
         if self.description:
             status["description"] = self.description
         if self.ready_s is not None:

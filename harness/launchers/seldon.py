@@ -70,7 +70,9 @@ def mlserver_requirements() -> tuple[str, ...]:
 
 
 class SeldonSettings(ToolSettings):
-    """Seldon operator: whether usage metrics are on (locally: each model server's /metrics)."""
+    """Seldon operator: whether it reports anonymous usage to Seldon (the chart's spartakus
+    volunteer, which the local target does not run: it reports to Seldon's servers).
+    """
 
     usage_metrics_enabled: bool
 
@@ -85,8 +87,6 @@ class SeldonLauncher(Launcher):
         super().__init__(context)
         # What the checks expect comes from the scenario; what runs, from the chart's values.
         self.settings = SeldonSettings.from_scenario(context.scenario)
-        self.usage_metrics = bool(context.values.get("seldon-core-operator",
-                                                     "usageMetrics.enabled"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.artifact_store = ""
@@ -120,8 +120,6 @@ class SeldonLauncher(Launcher):
         )
         if self.artifact_store and "://" not in self.artifact_store:
             argv += ["--claim", f"{MODEL_STORE_CLAIM}={self.artifact_store}"]
-        if self.usage_metrics:
-            argv.append("--metrics")
         yield ProcessSpec(name="seldon-controlplane", argv=argv, health_url=f"{self.url}/healthz",
                           timeout_s=timeout_s)
 
@@ -131,9 +129,7 @@ class SeldonLauncher(Launcher):
         """
         return ToolEntry(
             endpoints={"api": self.url},
-            expect={"namespace": DEPLOY_NAMESPACE,
-                    "metrics": self.settings.usage_metrics_enabled,
-                    "model_store": self.model_store},
+            expect={"namespace": DEPLOY_NAMESPACE, "model_store": self.model_store},
         )
 
     def versions(self, entry: ToolEntry) -> dict[str, str]:

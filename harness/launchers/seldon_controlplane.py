@@ -39,9 +39,9 @@ class InvalidDeploymentError(ValueError):
 class ControlPlane:
     """Deployments by (namespace, name), each with its model server."""
 
-    def __init__(self, python: Path, initializer: Initializer, state_dir: Path, metrics: bool,
+    def __init__(self, python: Path, initializer: Initializer, state_dir: Path,
                  ready_timeout_s: float) -> None:
-        self.python, self.state_dir, self.metrics = python, state_dir, metrics
+        self.python, self.state_dir = python, state_dir
         self.initializer = initializer
         # A pod gets no MLflow tracking server: the model comes from /mnt/models only.
         self.environment: dict[str, str] = {}
@@ -54,7 +54,7 @@ class ControlPlane:
         """Validate and store `body`, start its model server; return the object with status."""
         name, graph = _validate(body)
         server = ModelServer(model_name=graph["name"], model_uri=graph["modelUri"],
-                             directory=self.state_dir / namespace / name, metrics=self.metrics,
+                             directory=self.state_dir / namespace / name,
                              initializer=self.initializer)
         with self.lock:
             if (namespace, name) in self.objects:
@@ -202,13 +202,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--claim", action="append", default=[], metavar="NAME=DIR",
                         help="a persistent volume claim pvc://NAME/... reads, as a directory")
     parser.add_argument("--state-dir", type=Path, required=True)
-    parser.add_argument("--metrics", action="store_true", help="expose each server's /metrics")
     parser.add_argument("--ready-timeout-s", type=float, default=300.0)
     args = parser.parse_args(argv)
     claims = dict(claim.split("=", 1) for claim in args.claim)
     initializer = Initializer(args.rclone, {k: Path(v) for k, v in claims.items()})
-    plane = ControlPlane(args.python, initializer, args.state_dir, args.metrics,
-                         args.ready_timeout_s)
+    plane = ControlPlane(args.python, initializer, args.state_dir, args.ready_timeout_s)
     handler = type("Handler", (_Handler,), {"plane": plane})
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     server.daemon_threads = True

@@ -2,7 +2,8 @@
 over the V2 (Open Inference) protocol, as the `seldon.*` checks deploy it on any target.
 
 Public API:
-    seldon_deployment(name, model_uri, *, namespace="", graph="classifier") -> dict
+    seldon_deployment(name, model_uri, *, namespace="", graph="classifier", replicas=1,
+                      progress_deadline_s=None) -> dict
     harness_deployment(model_store) -> dict   the one the checks create, for static checks
 """
 
@@ -18,8 +19,11 @@ DEPLOY_NAMESPACE = "seldon"  # where the checks deploy models (the operator has 
 
 
 def seldon_deployment(name: str, model_uri: str, *, namespace: str = "",
-                      graph: str = "classifier", replicas: int = 1) -> dict[str, Any]:
-    """A SeldonDeployment serving the MLflow model at `model_uri` with MLFLOW_SERVER, V2.
+                      graph: str = "classifier", replicas: int = 1,
+                      progress_deadline_s: int | None = None) -> dict[str, Any]:
+    """A SeldonDeployment serving the MLflow model at `model_uri` with MLFLOW_SERVER, V2;
+    with `progress_deadline_s`, its Deployments' progressDeadlineSeconds: how long pods may
+    fail to start before the operator calls the deployment Failed (Kubernetes' default: 600).
 
     >>> seldon_deployment("m", "s3://models/m")["spec"]["predictors"][0]["graph"]["implementation"]
     'MLFLOW_SERVER'
@@ -28,9 +32,11 @@ def seldon_deployment(name: str, model_uri: str, *, namespace: str = "",
     if namespace:
         metadata["namespace"] = namespace
     node = {"name": graph, "implementation": "MLFLOW_SERVER", "modelUri": model_uri}
+    predictor: dict[str, Any] = {"name": "default", "replicas": replicas, "graph": node}
+    if progress_deadline_s is not None:
+        predictor["progressDeadlineSeconds"] = progress_deadline_s
     return {"apiVersion": GROUP_VERSION, "kind": KIND, "metadata": metadata,
-            "spec": {"protocol": "v2",
-                     "predictors": [{"name": "default", "replicas": replicas, "graph": node}]}}
+            "spec": {"protocol": "v2", "predictors": [predictor]}}
 
 
 def harness_deployment(model_store: str) -> dict[str, Any]:

@@ -375,7 +375,8 @@ class KubernetesTarget(Target):
             forward = forward_of(tool, endpoint)
             if forward is None:
                 continue
-            entry = tool_entry(tool, self.forwards.start(forward), scenario, self.releases)
+            entry = tool_entry(tool, self.forwards.start(forward), scenario, self.releases,
+                               namespace=forward.namespace)
             entry.credentials = {name: self.secrets.ref(secret)  # type: ignore[union-attr]
                                  for name, secret in CREDENTIALS.get(tool, {}).items()}
             if tool == "feast" and (reason := self._reach_feast(entry, endpoint["namespace"])):
@@ -384,8 +385,8 @@ class KubernetesTarget(Target):
             verdict = probe(tool, entry)
             if verdict.dead or verdict.other:
                 raise ProvisionError(f"{verdict.dead or verdict.other} (through the "
-                                     f"port-forward to {forward.namespace}/{forward.service})")
-            progress.component(tool, "ready", f"service {forward.namespace}/{forward.service}")
+                                     f"port-forward to {forward.target})")
+            progress.component(tool, "ready", forward.target)
             stack.tools[tool] = entry
         self.forwards.watch()
 

@@ -40,7 +40,7 @@ CASES = {
         "prefect.deployment-run", "prefect.dask-task-runner"]),
     "seldon": Case("defaults", {"seldon"}, "seldon", [
         "seldon.deploy", "seldon.predict-v2", "seldon.missing-model", "seldon.undeploy",
-        "seldon.metrics"], usage_metrics_enabled=True),
+        "seldon.metrics"]),
     # Every later Feast check is skipped as blocked once `feast apply` cannot reach the registry.
     "feast": Case("defaults", {"feast"}, "feast", ["feast.apply", "feast.store-auth"]),
     "external-postgres": Case("external-postgres", {"mlflow", "prefect"}, "mlflow or prefect", [

@@ -166,4 +166,4 @@ def test_deleted_deployment_whose_server_keeps_running(seldon: Started) -> None:
     for name in plane.forgotten:
         assert requests.delete(f"{collection}/{name}", timeout=60).status_code == 200
     assert_caught(verdict, "seldon.undeploy:server-left-running", "seldon.undeploy",
-                  says=("stop listening", "still listening at"))
+                  says=("stop serving", "still serving at"))

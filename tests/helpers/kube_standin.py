@@ -1,6 +1,8 @@
 """A stand-in for the parts of a Kubernetes API server the cluster target uses so far:
 `/version`, the core group's discovery, the StorageClass list, SelfSubjectAccessReviews,
-listing (by label selector) and deleting namespaces; and a kubeconfig pointing at it.
+listing (by label selector) and deleting namespaces; any further object a test puts in
+`objects` by its path (a list filtered by label selector; a string is answered as text, as a
+pod's log is); and a kubeconfig pointing at it.
 
 It answers as a real API server does on those paths (the same JSON shapes the `kubernetes`
 client deserializes; a 404 `Status` elsewhere). No cluster can run on our machines.
@@ -49,6 +51,7 @@ class ApiServerStandIn:
     storage_classes: list[tuple[str, bool]] = field(default_factory=lambda: [("standard", True)])
     denied: set[tuple[str, str]] = field(default_factory=set)
     namespaces: list[dict[str, Any]] = field(default_factory=list)
+    objects: dict[str, Any] = field(default_factory=dict)  # GET path -> body
     requests: list[str] = field(default_factory=list)
 
     def answer(self, method: str, path: str, body: dict[str, Any] | None) -> tuple[int, Any]:
@@ -82,6 +85,15 @@ class ApiServerStandIn:
                      if wanted.items() <= (ns["metadata"].get("labels") or {}).items()]
             return 200, {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {},
                          "items": items}
+        if method == "GET" and path in self.objects:
+            found = self.objects[path]
+            if isinstance(found, dict) and isinstance(found.get("items"), list):
+                wanted = dict(term.split("=", 1) for selector in query.get("labelSelector", [])
+                              for term in selector.split(",") if term)
+                found = {**found, "items": [
+                    item for item in found["items"]
+                    if wanted.items() <= (item["metadata"].get("labels") or {}).items()]}
+            return 200, found
         if method == "DELETE" and path.startswith("/api/v1/namespaces/"):
             name = path.rsplit("/", 1)[1]
             for ns in self.namespaces:
@@ -100,6 +112,14 @@ class ApiServerStandIn:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length)) if length else None
                 status, answer = standin.answer(self.command, self.path, body)
+                if isinstance(answer, str):
+                    payload = answer.encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 send_json(self, HTTPStatus(status), answer)
 
             do_GET = do_POST = do_DELETE = _reply

@@ -96,6 +96,9 @@ def _port_forward(namespace: str, address: str, resource: str, ports: str) -> in
         return 1
     local, remote = (int(p) for p in ports.split(":"))
     listener = socket.socket()
+    # As kubectl's listener (Go sets SO_REUSEADDR): a forward started again on its port binds
+    # while connections of the killed one linger in TIME_WAIT.
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((address, local))
     listener.listen(16)
     print(f"Forwarding from {address}:{local} -> {remote}", flush=True)

@@ -11,6 +11,7 @@ from harness.k8s.cluster_endpoints import (
     CLIENT_URLS,
     PENDING_CHECKS,
     RUNS_ON_CLUSTER,
+    SELDON_SERVING_CHECKS,
     forward_of,
     pending,
     reach_databases,
@@ -25,10 +26,17 @@ ENDPOINT = {"service": "mlflow", "namespace": "ci-run1-mlflow", "port": 80,
             "secret_names": []}
 
 
-def test_a_client_endpoint_is_forwarded_and_the_webhook_is_not() -> None:
+def test_a_client_endpoint_is_forwarded_and_seldon_gets_the_api_server() -> None:
     assert forward_of("mlflow", ENDPOINT) == Forward("mlflow", "ci-run1-mlflow", "mlflow", 80)
-    webhook = {**ENDPOINT, "service": "seldon-webhook-service", "port": 443}
-    assert forward_of("seldon", webhook) is None
+    # Seldon's endpoint is the operator's webhook, which only the API server calls: its
+    # checks' client is the API server itself, through `kubectl proxy`.
+    webhook = {**ENDPOINT, "service": "seldon-webhook-service", "namespace": "ci-run1-seldon",
+               "port": 443}
+    proxy = forward_of("seldon", webhook)
+    assert proxy is not None
+    assert proxy.is_api_proxy
+    assert proxy.namespace == "ci-run1-seldon"
+    assert proxy.target == "the API server (kubectl proxy)"
 
 
 def test_entries_use_the_local_targets_endpoint_names() -> None:
@@ -36,7 +44,8 @@ def test_entries_use_the_local_targets_endpoint_names() -> None:
     assert tool_entry("mlflow", 4100, scenario).endpoints == {"tracking": "http://127.0.0.1:4100"}
     assert tool_entry("prefect", 4200, scenario).endpoints == {"api": "http://127.0.0.1:4200/api"}
     assert tool_entry("dask", 8786, scenario).endpoints == {"scheduler": "tcp://127.0.0.1:8786"}
-    assert set(CLIENT_URLS) | {"seldon"} == set(TOOLS)
+    assert tool_entry("seldon", 8001, scenario).endpoints == {"api": "http://127.0.0.1:8001"}
+    assert set(CLIENT_URLS) == set(TOOLS)
 
 
 def test_dask_expects_what_the_scenario_asks_for() -> None:
@@ -50,7 +59,7 @@ def test_dask_expects_what_the_scenario_asks_for() -> None:
 def test_every_check_that_does_not_run_on_a_cluster_says_why() -> None:
     reasons = pending(list(TOOLS))
     assert set(reasons) == (set(TOOLS) - RUNS_ON_CLUSTER) | set(PENDING_CHECKS)
-    assert "admission webhook" in reasons["seldon"]
+    assert "seldon" not in reasons  # through the API server
     assert "feast" not in reasons  # through the target's forwards to its stores
     assert "real GitHub" in reasons["jupyterhub.oauth-member"]
     assert "prefect.deployment-run" not in reasons  # its code travels in its pull steps
@@ -134,7 +143,14 @@ def test_feast_expects_the_scenarios_project_and_stores() -> None:
 
 def test_seldon_says_why_no_model_could_be_served_with_artifacts_in_the_pod() -> None:
     scenario = load_scenario("defaults")
-    assert "MLflow keeps artifacts at '/tmp' inside its pod" in pending(["seldon"], scenario)[
-        "seldon"]
+    reasons = pending(["seldon"], scenario)
+    # Every check that serves the checks' model says why; a model nobody can fetch needs none.
+    assert set(reasons) == set(SELDON_SERVING_CHECKS)
+    assert "seldon.missing-model" not in reasons
+    assert "MLflow keeps artifacts at '/tmp' inside its pod" in reasons["seldon.deploy"]
+    assert set(SELDON_SERVING_CHECKS) <= known_check_ids()
+    assert tool_entry("seldon", 8001, scenario, namespace="ci-run1-seldon").expect == {
+        "namespace": "ci-run1-seldon", "model_store": None}
     scenario.tfvars["default_artifact_root"] = "s3://models/mlflow"
-    assert "inside its pod" not in pending(["seldon"], scenario)["seldon"]
+    assert pending(["seldon"], scenario) == {}
+    assert tool_entry("seldon", 8001, scenario).expect["model_store"] == "s3://models/mlflow"

@@ -166,7 +166,7 @@ def test_a_forward_that_keeps_dropping_is_reported_once(forwards: PortForwards, 
     _wait_for(lambda: bool(failures))
     time.sleep(0.5)  # several watch intervals: a second report would have come by now
     assert len(failures) == 1
-    assert "ci-run1-mlflow/mlflow dropped 3 times (last exit code -9)" in failures[0]
+    assert "ci-run1-mlflow/mlflow port 80 dropped 3 times (last exit code -9)" in failures[0]
     assert "Forwarding from 127.0.0.1" in failures[0]  # kubectl's own log, quoted
     assert forwards.restarts["mlflow"] == 2
     assert not _reachable(port)

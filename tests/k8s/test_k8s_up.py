@@ -225,8 +225,8 @@ def test_up_gives_the_checks_the_scheduler_through_its_forward(deployed: Deploye
                                              "OMP_NUM_THREADS": "1"}}
     assert "dask" not in stack.skip  # Dask's checks run on a cluster
     assert stack.skip["mlflow"] == "mlflow not selected"
-    assert ("dask", "ready", f"service {deployed.target.namespaces['dask']}/dask-scheduler") \
-        in deployed.progress.seen
+    scheduler = f"service {deployed.target.namespaces['dask']}/dask-scheduler port 8786"
+    assert ("dask", "ready", scheduler) in deployed.progress.seen
     assert set(deployed.target.ready_times_s()) == {"dask"}
 
 
