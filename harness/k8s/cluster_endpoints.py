@@ -66,6 +66,13 @@ PENDING_CHECKS = {
        for check in ("oauth-redirect", "oauth-member", "oauth-non-member", "oauth-admin",
                      "oauth-dummy-refused")},
 }
+# The journey moves data through files on this machine; on a cluster that is the stack's own
+# storage, which the journey does not set up. Until then, said rather than attempted.
+JOURNEY_PENDING = (
+    "runs on the local target only: its feature flow writes Parquet files that Feast's offline "
+    "store and the training read on this machine, where a flow-run pod cannot write, and it "
+    "serves the model it registers, which needs an artifact store Seldon's storage initializer "
+    "can fetch from")
 # The credential each tool's checks read, by the run secret that holds it.
 CREDENTIALS = {"jupyterhub": {"dummy_password": "dummy_password"}}
 
@@ -185,6 +192,8 @@ def pending(tools: list[str], scenario: Scenario | None = None) -> dict[str, str
     for tool in tools:
         if tool not in RUNS_ON_CLUSTER:
             reasons[tool] = PENDING.format(tool=tool)
+    if tools:
+        reasons["journey.train-and-serve"] = JOURNEY_PENDING
     if "seldon" in tools and scenario is not None and model_store(scenario) is None:
         why = ("no model could be served: MLflow keeps artifacts at "
                f"{scenario.var('default_artifact_root')!r} inside its pod "
