@@ -313,9 +313,9 @@ def test_missing_model_fails_cleanly(access: SeldonAccess, deploy: DeployFunc, c
                        for s in (status.get("deploymentStatus") or {}).values())
         expect_equal("seldon", f"available replicas of the failed deployment of {uri}", 0,
                      replicas)
-        expect("seldon", not access.serving(address_of(found)),
+        expect("seldon", not access.serving(access.address(found)),
                f"nothing serving at the failed deployment's address ({uri})",
-               address_of(found))
+               access.address(found))
 
 
 @pytest.mark.check("seldon.metrics")

@@ -23,6 +23,7 @@ on loopback). What the operator then makes is reached as a user of each target w
 Public API:
     access_of(stack) -> SeldonAccess
     SeldonAccess.collection -> str                 SeldonDeployments of the checks' namespace
+    SeldonAccess.address(deployment) -> str       where it serves (or would serve)
     SeldonAccess.url(address) -> str              an address, as this machine reaches it
     SeldonAccess.serving(address) -> bool
     SeldonAccess.listeners(deployment) -> list[str]   addresses `serving` judges, once deleted
@@ -71,6 +72,10 @@ class SeldonAccess:
         """URL of the SeldonDeployment collection in the namespace models go to."""
         return f"{self.api}/{GROUP}/namespaces/{self.namespace}/seldondeployments"
 
+    def address(self, deployment: dict[str, Any]) -> str:
+        """The address in the deployment's status: its model's V2 inference URL."""
+        return str(((deployment.get("status") or {}).get("address") or {}).get("url") or "")
+
     def url(self, address: str) -> str:
         """`address` (a deployment's status address) as this machine reaches it."""
         return address
@@ -84,15 +89,14 @@ class SeldonAccess:
 
     def listeners(self, deployment: dict[str, Any]) -> list[str]:
         """Every address the deployment's server listens at: the model's and its metrics'."""
-        address = ((deployment.get("status") or {}).get("address") or {}).get("url")
-        return [str(url) for url in (address, self.metrics_url(deployment)) if url]
+        return [url for url in (self.address(deployment), self.metrics_url(deployment)) if url]
 
     def server_url(self, deployment: dict[str, Any]) -> str | None:
         """The model server's metadata (`/v2`): the stand-in serves it at the address."""
-        address = ((deployment.get("status") or {}).get("address") or {}).get("url")
+        address = self.address(deployment)
         if not address:
             return None
-        parsed = urlparse(str(address))
+        parsed = urlparse(address)
         return f"{parsed.scheme}://{parsed.netloc}/v2"
 
     def metrics_url(self, deployment: dict[str, Any]) -> str | None:
@@ -132,6 +136,18 @@ def service_proxy_url(api: str, address: str) -> str:
 class KubeApiAccess(SeldonAccess):
     """A cluster's: everything through the API server (`kubectl proxy` at `api`)."""
 
+    def address(self, deployment: dict[str, Any]) -> str:
+        """The status address, or, before the operator writes one (it does once the
+        predictor's Service exists, which a deployment that never became ready may lack), the
+        address it would write: Service `NAME-PREDICTOR` (names of up to 63 characters).
+        """
+        found = super().address(deployment)
+        if found:
+            return found
+        predictor = deployment["spec"]["predictors"][0]
+        return (f"http://{deployment['metadata']['name']}-{predictor['name']}.{self.namespace}"
+                f"{_CLUSTER_DOMAIN}:8000/v2/models/{predictor['graph']['name']}/infer")
+
     def url(self, address: str) -> str:
         """The Service behind `address`, through the API server's service proxy."""
         return service_proxy_url(self.api, address)
@@ -148,7 +164,7 @@ class KubeApiAccess(SeldonAccess):
 
     def listeners(self, deployment: dict[str, Any]) -> list[str]:
         """The deployment's Service address: its Endpoints list every pod that serves."""
-        return super().listeners(deployment)[:1]
+        return [self.address(deployment)]
 
     def _pods(self, name: str) -> list[dict[str, Any]]:
         response = requests.get(f"{self.api}/api/v1/namespaces/{self.namespace}/pods",

@@ -197,6 +197,10 @@ def test_a_service_serves_while_its_endpoints_list_a_ready_pod(
     assert not access.serving(ADDRESS.replace(SERVED, NAME))  # only a not-ready address
     assert not access.serving(ADDRESS.replace(SERVED, "deleted-0a0b0c0d"))  # no Service
     assert access.listeners(deployment(SERVED, ADDRESS)) == [ADDRESS]
+    # A deployment that never became ready may have no address in its status yet: the
+    # Service the operator would make for its predictor is judged instead.
+    assert access.address(deployment(NAME)) == ADDRESS.replace(SERVED, NAME)
+    assert not access.serving(access.address(deployment(NAME)))
     model = requests.get(access.url(ADDRESS.removesuffix("/infer")), timeout=10)
     assert model.json()["name"] == "classifier"
 
