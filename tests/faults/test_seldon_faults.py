@@ -6,6 +6,9 @@
   deployment comes up Available and serves, but other predictions.
 - A control plane that forgets a deleted deployment but leaves its model server running: the
   API answers the delete and no longer lists the deployment, but the server still listens.
+- A failed deployment whose status says only the operator's "no longer progressing": no
+  reason naming the model that could not be fetched.
+- Metrics that do not count: the deployment's metrics page answers what it said first.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import re
 import threading
 from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -24,7 +27,7 @@ import requests
 from harness.httpjson import send_json
 from harness.launchers.base import free_port
 from tests.faults.conftest import Started, started
-from tests.faults.framework import assert_caught, broken_copy, run_check, write_stack
+from tests.faults.framework import Verdict, assert_caught, broken_copy, run_check, write_stack
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -100,26 +103,20 @@ def test_deployment_serving_another_model(seldon: Started, tmp_path: Path) -> No
 _ONE = re.compile(r"/seldondeployments/(?P<name>[^/?]+)$")
 
 
-class ForgetfulControlPlane:
-    """An HTTP proxy in front of the real control plane that answers a deployment's DELETE as
-    done and from then on hides the deployment (404, left out of lists) without passing the
-    DELETE on: the deployment's model server keeps running.
+class ControlPlaneProxy:
+    """An HTTP proxy in front of the real control plane, for a fault to change what it does:
+    `intercept` may answer a request itself, `rewrite` changes each deployment it answers with.
     """
 
     def __init__(self, upstream: str) -> None:
-        self.upstream, self.forgotten = upstream.rstrip("/"), set[str]()
+        self.upstream = upstream.rstrip("/")
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def _answer(self) -> None:
-                path = self.path.split("?", 1)[0]
-                one = _ONE.search(path)
-                if self.command == "DELETE" and one:
-                    proxy.forgotten.add(one["name"])
-                    self._send(200, {"kind": "Status", "status": "Success", "code": 200})
-                    return
-                if one and one["name"] in proxy.forgotten:
-                    self._send(404, {"kind": "Status", "status": "Failure", "code": 404})
+                one = _ONE.search(self.path.split("?", 1)[0])
+                if (own := proxy.intercept(self.command, one["name"] if one else None)):
+                    send_json(self, HTTPStatus(own[0]), own[1])
                     return
                 length = int(self.headers.get("Content-Length") or 0)
                 answer = requests.request(
@@ -128,12 +125,11 @@ class ForgetfulControlPlane:
                     headers={"Content-Type": self.headers.get("Content-Type", "")})
                 body = answer.json()
                 if isinstance(body, dict) and isinstance(body.get("items"), list):
-                    body["items"] = [item for item in body["items"]
-                                     if item["metadata"]["name"] not in proxy.forgotten]
-                self._send(answer.status_code, body)
-
-            def _send(self, code: int, body: object) -> None:
-                send_json(self, HTTPStatus(code), body)
+                    shown = (proxy.rewrite(item) for item in body["items"])
+                    body["items"] = [item for item in shown if item is not None]
+                elif isinstance(body, dict) and body.get("kind") == "SeldonDeployment":
+                    body = proxy.rewrite(body)
+                send_json(self, HTTPStatus(answer.status_code), body)
 
             do_GET = do_POST = do_PUT = do_DELETE = _answer
 
@@ -143,7 +139,15 @@ class ForgetfulControlPlane:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
 
-    def __enter__(self) -> ForgetfulControlPlane:
+    def intercept(self, command: str, name: str | None) -> tuple[int, object] | None:
+        """An answer of the proxy's own to `command` on deployment `name`, or None."""
+        return None
+
+    def rewrite(self, deployment: dict[str, Any]) -> dict[str, Any] | None:
+        """The deployment as the fault shows it; None hides it from lists."""
+        return deployment
+
+    def __enter__(self) -> ControlPlaneProxy:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
@@ -152,18 +156,119 @@ class ForgetfulControlPlane:
         self.server.server_close()
 
 
-def test_deleted_deployment_whose_server_keeps_running(seldon: Started) -> None:
+class ForgetfulControlPlane(ControlPlaneProxy):
+    """Answers a deployment's DELETE as done and from then on hides the deployment (404, left
+    out of lists) without passing the DELETE on: the deployment's model server keeps running.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(upstream)
+        self.forgotten = set[str]()
+
+    def intercept(self, command: str, name: str | None) -> tuple[int, object] | None:
+        """DELETE is answered and remembered; a forgotten deployment is not found."""
+        if command == "DELETE" and name:
+            self.forgotten.add(name)
+            return 200, {"kind": "Status", "status": "Success", "code": 200}
+        if name in self.forgotten:
+            return 404, {"kind": "Status", "status": "Failure", "code": 404}
+        return None
+
+    def rewrite(self, deployment: dict[str, Any]) -> dict[str, Any] | None:
+        """Forgotten deployments are left out."""
+        return None if deployment["metadata"]["name"] in self.forgotten else deployment
+
+
+class SilentControlPlane(ControlPlaneProxy):
+    """Says only the operator's own words about a failed deployment: no container's reason."""
+
+    def rewrite(self, deployment: dict[str, Any]) -> dict[str, Any] | None:
+        """A Failed deployment's description, cut to the operator's sentence."""
+        status = deployment.get("status") or {}
+        if status.get("state") == "Failed":
+            status["description"] = "Deployment is no longer progressing and not available."
+        return deployment
+
+
+class FrozenMetrics(ControlPlaneProxy):
+    """Points each deployment's metrics at a page that no longer counts: what the model
+    server's metrics said when first read, served again and again.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(upstream)
+        self.snapshots: dict[str, str] = {}
+        frozen = self
+
+        class Page(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = frozen.snapshots.get(self.path.lstrip("/"), "").encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Log nothing."""
+
+        self.pages = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Page)
+        threading.Thread(target=self.pages.serve_forever, daemon=True).start()
+
+    def rewrite(self, deployment: dict[str, Any]) -> dict[str, Any] | None:
+        """`status.localMetrics` moved to the frozen page of its first reading, once the
+        model server answers (Available).
+        """
+        status = deployment.get("status") or {}
+        name = deployment["metadata"]["name"]
+        if status.get("localMetrics") and status.get("state") == "Available":
+            if name not in self.snapshots:
+                self.snapshots[name] = requests.get(status["localMetrics"], timeout=10).text
+            status["localMetrics"] = f"http://127.0.0.1:{self.pages.server_port}/{name}"
+        return deployment
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        self.pages.shutdown()
+        self.pages.server_close()
+
+
+def through(seldon: Started, proxy: ControlPlaneProxy, keyword: str, label: str) -> Verdict:
+    """The verdict of the checks matching `keyword` with `proxy` in front of the control
+    plane; every deployment they left is deleted from the real one afterwards.
+    """
     api = seldon.stack.tools["seldon"].endpoints["api"]
     broken = broken_copy(seldon.stack)
-    with ForgetfulControlPlane(api) as plane:
-        broken.tools["seldon"].endpoints["api"] = plane.url
-        verdict = run_check(write_stack(broken, seldon.directory, "forgetful"),
-                            keyword="undeploy")
-    assert plane.forgotten, "the check never deleted its deployment"
-    # The real control plane still has it: delete it there, so the stack is as it was.
+    with proxy:
+        broken.tools["seldon"].endpoints["api"] = proxy.url
+        verdict = run_check(write_stack(broken, seldon.directory, label), keyword=keyword)
     collection = f"{api}/apis/machinelearning.seldon.io/v1/namespaces/" \
         f"{seldon.stack.tools['seldon'].expect['namespace']}/seldondeployments"
-    for name in plane.forgotten:
-        assert requests.delete(f"{collection}/{name}", timeout=60).status_code == 200
+    for item in requests.get(collection, timeout=10).json()["items"]:
+        assert requests.delete(f"{collection}/{item['metadata']['name']}",
+                               timeout=60).status_code == 200
+    return verdict
+
+
+def test_deleted_deployment_whose_server_keeps_running(seldon: Started) -> None:
+    plane = ForgetfulControlPlane(seldon.stack.tools["seldon"].endpoints["api"])
+    verdict = through(seldon, plane, "undeploy", "forgetful")
+    assert plane.forgotten, "the check never deleted its deployment"
     assert_caught(verdict, "seldon.undeploy:server-left-running", "seldon.undeploy",
                   says=("stop serving", "still serving at"))
+
+
+def test_failed_deployment_that_does_not_say_why(seldon: Started) -> None:
+    # What the operator's status alone says on a cluster: the check must find the reason
+    # (there, in the storage initializer), not accept a Failed state without one.
+    verdict = through(seldon, SilentControlPlane(seldon.stack.tools["seldon"].endpoints["api"]),
+                      "missing_model", "silent")
+    assert_caught(verdict, "seldon.missing-model:no-reason", "seldon.missing-model",
+                  says=("the failure to name", "no longer progressing"))
+
+
+def test_metrics_that_do_not_count(seldon: Started) -> None:
+    plane = FrozenMetrics(seldon.stack.tools["seldon"].endpoints["api"])
+    verdict = through(seldon, plane, "metrics_count", "frozen-metrics")
+    assert plane.snapshots, "the check never read the deployment's metrics"
+    assert_caught(verdict, "seldon.metrics:not-counting", "seldon.metrics",
+                  says=("successful inferences counted by the model server's metrics",))
