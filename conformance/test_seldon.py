@@ -19,7 +19,7 @@ import requests
 from harness.checks import expect, expect_equal
 from harness.errors import WaitTimeoutError
 from harness.manifests.seldon_deployment import seldon_deployment
-from harness.seldon_access import SeldonAccess, access_of
+from harness.seldon_access import SeldonAccess, access_of, status_address
 from harness.versioning import expect_versions
 from harness.wait import wait_until
 
@@ -225,15 +225,10 @@ def deployment(deploy: DeployFunc, collection: str,
     return found
 
 
-def address_of(deployment: dict[str, Any]) -> str:
-    """The address in the deployment's status: its model's V2 inference URL."""
-    return str(((deployment.get("status") or {}).get("address") or {}).get("url", ""))
-
-
 def model_url(access: SeldonAccess, deployment: dict[str, Any]) -> str:
     """The V2 URL of the deployment's model (its address without `/infer`), reachable here."""
     graph = deployment["spec"]["predictors"][0]["graph"]["name"]
-    address = address_of(deployment)
+    address = status_address(deployment)
     expect("seldon", urlparse(address).path == f"/v2/models/{graph}/infer",
            f"the status address to be the V2 inference URL of model {graph!r}", address)
     return access.url(address.removesuffix("/infer"))

@@ -21,6 +21,7 @@ on loopback). What the operator then makes is reached as a user of each target w
   description carries the initializer's own words.
 
 Public API:
+    status_address(deployment) -> str             the address its status gives ("" if none)
     access_of(stack) -> SeldonAccess
     SeldonAccess.collection -> str                 SeldonDeployments of the checks' namespace
     SeldonAccess.address(deployment) -> str       where it serves (or would serve)
@@ -54,6 +55,11 @@ _TIMEOUT_S = 10
 _CLUSTER_DOMAIN = ".svc.cluster.local"
 
 
+def status_address(deployment: dict[str, Any]) -> str:
+    """The address in the deployment's status: its model's V2 inference URL ("" if none)."""
+    return str(((deployment.get("status") or {}).get("address") or {}).get("url") or "")
+
+
 def access_of(stack: Stack) -> SeldonAccess:
     """The access the stack's target gives: through the API server on a cluster."""
     entry = stack.tools["seldon"]
@@ -73,8 +79,8 @@ class SeldonAccess:
         return f"{self.api}/{GROUP}/namespaces/{self.namespace}/seldondeployments"
 
     def address(self, deployment: dict[str, Any]) -> str:
-        """The address in the deployment's status: its model's V2 inference URL."""
-        return str(((deployment.get("status") or {}).get("address") or {}).get("url") or "")
+        """Where the deployment serves: the address in its status."""
+        return status_address(deployment)
 
     def url(self, address: str) -> str:
         """`address` (a deployment's status address) as this machine reaches it."""
@@ -141,8 +147,7 @@ class KubeApiAccess(SeldonAccess):
         predictor's Service exists, which a deployment that never became ready may lack), the
         address it would write: Service `NAME-PREDICTOR` (names of up to 63 characters).
         """
-        found = super().address(deployment)
-        if found:
+        if found := status_address(deployment):
             return found
         predictor = deployment["spec"]["predictors"][0]
         return (f"http://{deployment['metadata']['name']}-{predictor['name']}.{self.namespace}"

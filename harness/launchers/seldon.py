@@ -9,7 +9,6 @@ import requests
 
 from harness.launchers._server_env import env_stages
 from harness.launchers.base import Launcher, ProcessSpec, Stage, free_port
-from harness.settings import ToolSettings
 from harness.stack import ToolEntry
 
 if TYPE_CHECKING:
@@ -69,14 +68,6 @@ def mlserver_requirements() -> tuple[str, ...]:
     return (*MLSERVER_REQUIREMENTS, *pins)
 
 
-class SeldonSettings(ToolSettings):
-    """Seldon operator: whether it reports anonymous usage to Seldon (the chart's spartakus
-    volunteer, which the local target does not run: it reports to Seldon's servers).
-    """
-
-    usage_metrics_enabled: bool
-
-
 class SeldonLauncher(Launcher):
     """The local control plane (cluster API + operator stand-in) that starts MLServer per model."""
 
@@ -85,8 +76,6 @@ class SeldonLauncher(Launcher):
 
     def __init__(self, context: LaunchContext) -> None:
         super().__init__(context)
-        # What the checks expect comes from the scenario; what runs, from the chart's values.
-        self.settings = SeldonSettings.from_scenario(context.scenario)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.artifact_store = ""
